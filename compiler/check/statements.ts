@@ -1,0 +1,289 @@
+/**
+ * Equations and recurrences: the Einsum rule.
+ *  - The left-hand side names the target's dimensions with plain indices (E207, E208); a
+ *    recurrence writes `i + 1` on exactly one of them.
+ *  - Every index on the left appears on the right or in the filter (E203).
+ *  - An index on the right but not on the left is reduced: by the explicit reducer, which must
+ *    name exactly those indices (E205, E206), or else by an implicit sum.
+ *  - A recurrence has one `init` (E401, E403, E405) and reads itself only at the current step
+ *    (E404).
+ */
+import type * as ast from '../../grammar/ast.ts';
+import type { Span } from '../diagnostics/source.ts';
+import * as A from '../affine.ts';
+import type {
+  Equation,
+  IndexName,
+  Recurrence,
+  ReduceOp,
+  Statement,
+  TensorName,
+  Expr,
+} from '../ir.ts';
+import { convertBool, convertReal, type ExprContext, type ReadSite } from './exprs.ts';
+import type { ExtentTable } from './extents.ts';
+import type { BlockScope, Definition } from './scope.ts';
+
+/** Index names referenced in `e`, in order of first appearance, with that appearance's span. */
+export function indicesIn(
+  e: ast.Expr,
+  scope: BlockScope,
+  out: Map<string, Span> = new Map(),
+): Map<string, Span> {
+  const visit = (x: ast.Expr): void => {
+    switch (x.kind) {
+      case 'name':
+        if (
+          scope.indices.has(x.name.text) &&
+          !scope.params.has(x.name.text) &&
+          !scope.consts.has(x.name.text) &&
+          !out.has(x.name.text)
+        ) {
+          out.set(x.name.text, x.name.span);
+        }
+        return;
+      case 'access':
+        x.subscripts.forEach(visit);
+        return;
+      case 'call':
+      case 'macro':
+        x.args.forEach(visit);
+        return;
+      case 'unary':
+        visit(x.operand);
+        return;
+      case 'binary':
+        visit(x.left);
+        visit(x.right);
+        return;
+      case 'reduction':
+        visit(x.body);
+        return;
+      case 'paren':
+        visit(x.inner);
+        return;
+      default:
+        return;
+    }
+  };
+  visit(e);
+  return out;
+}
+
+interface LeftSide {
+  readonly indices: IndexName[];
+  readonly spans: Span[];
+}
+
+/** Plain indices on the left; for a recurrence, `i + 1` at `axis` contributes `i`. */
+function checkLeftSide(def: Definition, scope: BlockScope): LeftSide | null {
+  const { bag } = scope;
+  const indices: IndexName[] = [];
+  const spans: Span[] = [];
+  let ok = true;
+  def.stmt.subscripts.forEach((s, axis) => {
+    let id: ast.Identifier | null = null;
+    if (s.kind === 'name') id = s.name;
+    else if (
+      def.kind === 'recurrence' &&
+      axis === def.axis &&
+      s.kind === 'binary' &&
+      s.left.kind === 'name'
+    )
+      id = s.left.name;
+    if (
+      !id ||
+      !scope.indices.has(id.text) ||
+      scope.params.has(id.text) ||
+      scope.consts.has(id.text)
+    ) {
+      const many = def.stmt.subscripts.filter((x) => x.kind !== 'name').length > 1;
+      bag.report(many && s.kind === 'binary' ? 'E406' : 'E207', s.span);
+      ok = false;
+      return;
+    }
+    if (indices.includes(id.text as IndexName)) {
+      bag.report('E208', id.span, [id.text]);
+      ok = false;
+      return;
+    }
+    indices.push(id.text as IndexName);
+    spans.push(id.span);
+  });
+  return ok ? { indices, spans } : null;
+}
+
+interface RightSide {
+  readonly reduce: { readonly op: ReduceOp; readonly over: IndexName[] } | null;
+  readonly body: ast.Expr;
+  /** All indices of the statement: left-hand, then reduced. */
+  readonly all: Set<string>;
+}
+
+/** Applies the Einsum rule: which indices are reduced, and by what. */
+function checkRightSide(
+  stmt: ast.EquationStmt,
+  left: LeftSide,
+  scope: BlockScope,
+): RightSide | null {
+  const { bag } = scope;
+  const value =
+    stmt.value.kind === 'paren' && stmt.value.inner.kind === 'reduction'
+      ? stmt.value.inner
+      : stmt.value;
+  const explicit = value.kind === 'reduction' ? value : null;
+  const body = explicit ? explicit.body : value;
+  const used = indicesIn(body, scope);
+  if (stmt.filter) indicesIn(stmt.filter, scope, used);
+  let ok = true;
+  const unmatched = [...used.keys()].filter((i) => !left.indices.includes(i as IndexName));
+  left.indices.forEach((i, k) => {
+    if (!used.has(i)) {
+      const hint =
+        unmatched.length > 0
+          ? `every index on the left must appear on the right, which uses ${unmatched.map((u) => `\`${u}\``).join(', ')} besides the left's`
+          : undefined;
+      bag.report('E203', left.spans[k], [i], hint ? { hint } : {});
+      ok = false;
+    }
+  });
+  const free = [...used.keys()].filter((i) => !left.indices.includes(i as IndexName));
+  let reduce: RightSide['reduce'] = null;
+  if (explicit) {
+    const over: IndexName[] = [];
+    for (const id of explicit.indices) {
+      if (over.includes(id.text as IndexName)) {
+        bag.report('E212', id.span, [id.text]);
+        ok = false;
+      } else if (!free.includes(id.text)) {
+        bag.report('E205', id.span, [id.text], {
+          hint: left.indices.includes(id.text as IndexName)
+            ? `\`${id.text}\` is on the left, so each output element has one \`${id.text}\`; remove it from the left or from \`${explicit.reducer}[...]\``
+            : `\`${id.text}\` does not appear in the reduced expression`,
+        });
+        ok = false;
+      } else over.push(id.text as IndexName);
+    }
+    for (const i of free) {
+      if (!over.includes(i as IndexName) && !explicit.indices.some((id) => id.text === i)) {
+        bag.report('E206', used.get(i)!, [i, explicit.reducer]);
+        ok = false;
+      }
+    }
+    reduce = { op: explicit.reducer, over };
+  } else if (free.length > 0) {
+    reduce = { op: 'sum', over: free as IndexName[] };
+  }
+  if (!ok) return null;
+  return { reduce, body, all: new Set([...left.indices, ...(reduce?.over ?? [])]) };
+}
+
+/** Converts one definition (in dependency order) to a statement. */
+export function checkDefinition(
+  def: Definition,
+  scope: BlockScope,
+  extents: ExtentTable,
+  initsOf: (target: string) => ast.InitStmt[],
+): Statement | null {
+  const left = checkLeftSide(def, scope);
+  if (!left) return null;
+  const right = checkRightSide(def.stmt, left, scope);
+  if (!right) return null;
+  const target = def.target as TensorName;
+  const stepIndex = def.kind === 'recurrence' ? left.indices[def.axis] : null;
+  const selfReads: ReadSite[] = [];
+  const ctx: ExprContext = {
+    scope,
+    indices: right.all,
+    allowParams: true,
+    where: 'this equation',
+    onRead: (site) => {
+      extents.onRead(site);
+      if (site.tensor === def.target) selfReads.push(site);
+    },
+  };
+  const body = convertReal(right.body, ctx);
+  const filter = def.stmt.filter ? convertBool(def.stmt.filter, ctx) : null;
+  if (!body || (def.stmt.filter && !filter)) return null;
+  if (def.kind === 'equation') {
+    const eq: Equation = {
+      kind: 'equation',
+      target,
+      indices: left.indices,
+      reduce: right.reduce,
+      filter,
+      body,
+      origin: def.stmt.span,
+    };
+    return eq;
+  }
+  for (const site of selfReads) {
+    const expected = left.indices.map((i) => A.index(i));
+    if (!site.subscripts.every((s, k) => A.affineEqual(s, expected[k]))) {
+      scope.bag.report('E404', site.span, [def.target, stepIndex!]);
+      return null;
+    }
+  }
+  const init = checkInit(def, left, scope, extents, initsOf(def.target));
+  if (!init) return null;
+  const rec: Recurrence = {
+    kind: 'recurrence',
+    target,
+    indices: left.indices,
+    axis: def.axis,
+    init: init.value,
+    reduce: right.reduce,
+    filter,
+    body,
+    origin: def.stmt.span,
+    initOrigin: init.span,
+  };
+  return rec;
+}
+
+function checkInit(
+  def: Extract<Definition, { kind: 'recurrence' }>,
+  left: LeftSide,
+  scope: BlockScope,
+  extents: ExtentTable,
+  inits: ast.InitStmt[],
+): { value: Expr; span: Span } | null {
+  const { bag } = scope;
+  if (inits.length === 0) {
+    bag.report('E401', def.stmt.target.span, [def.target]);
+    return null;
+  }
+  for (const extra of inits.slice(1)) bag.report('E108', extra.target.span, [def.target]);
+  const init = inits[0];
+  const shapeOk =
+    init.subscripts.length === left.indices.length &&
+    init.subscripts.every((s, k) =>
+      k === def.axis
+        ? s.kind === 'number' && s.value === 0 && s.isInteger
+        : s.kind === 'name' && s.name.text === left.indices[k],
+    );
+  if (!shapeOk) {
+    bag.report('E405', init.span, [def.target]);
+    return null;
+  }
+  const others = new Set(left.indices.filter((_, k) => k !== def.axis) as string[]);
+  let selfRead = false;
+  const ctx: ExprContext = {
+    scope,
+    indices: others,
+    allowParams: true,
+    where: 'this init',
+    onRead: (site) => {
+      extents.onRead(site);
+      if (site.tensor === def.target) selfRead = true;
+    },
+  };
+  const value = convertReal(init.value, ctx);
+  if (selfRead) {
+    bag.report('E404', init.value.span, [def.target, left.indices[def.axis]], {
+      hint: 'an `init` gives the value at step 0 and cannot read the recurrence',
+    });
+    return null;
+  }
+  return value ? { value, span: init.span } : null;
+}
