@@ -33,6 +33,9 @@ export type BindResult =
   | { readonly ok: true; readonly binding: Binding }
   | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
 
+/** How a diagnostic names a dimension: counted from 1, like E204 (`dimension 4 of `Q``). */
+const dimensionOf = (tensor: string, axis: number) => `dimension ${axis + 1} of \`${tensor}\``;
+
 /** Largest extent we accept: indices are computed in 32-bit signed integers on the GPU. */
 const MAX_EXTENT = 2 ** 31 - 1;
 
@@ -83,7 +86,7 @@ export function bind(
         errors.push(diagnostic('E606', at(decl.origin), [extent, size]));
       } else if (prev === undefined) {
         symbols.set(extent, size);
-        boundBy.set(extent, `${decl.name}` + `[dim ${axis}]`);
+        boundBy.set(extent, dimensionOf(decl.name, axis));
       } else if (prev !== size) {
         errors.push(
           diagnostic('E603', at(decl.origin), [
@@ -91,7 +94,7 @@ export function bind(
             prev,
             boundBy.get(extent)!,
             size,
-            `${decl.name}[dim ${axis}]`,
+            dimensionOf(decl.name, axis),
           ]),
         );
       }
@@ -118,7 +121,7 @@ export function bind(
           prev,
           boundBy.get(c.name) ?? 'an input',
           value as number,
-          `const ${c.name}`,
+          `\`const ${c.name}\``,
         ]),
       );
     }

@@ -117,14 +117,17 @@ export function verifyProgram(p: Program): string[] {
     }
     for (const e of [s.body, ...(s.filter ? [s.filter] : [])])
       for (const a of affinesOf(e)) checkAffine(a, where, scope);
-    if (typeOf(s.body, where) !== 'real') fail(where, 'body is not real');
+    // A condition may define a boolean tensor (a mask), but only element-wise.
+    const bodyType = typeOf(s.body, where);
+    if (bodyType === 'bool' && (s.reduce || s.kind === 'recurrence'))
+      fail(where, 'a reduction or recurrence of booleans');
     if (s.filter && typeOf(s.filter, where) !== 'bool') fail(where, 'filter is not a condition');
     for (const atom of atomsOfExpr(s.body))
       if (atom.kind === 'read' && !defined.has(atom.tensor) && atom.tensor !== s.target)
         fail(where, `reads \`${atom.tensor}\` before it is defined`);
     defined.add(s.target);
     ranks.set(s.target, s.indices.length);
-    dtypes.set(s.target, 'f32');
+    dtypes.set(s.target, bodyType === 'bool' ? 'bool' : 'f32');
   });
   for (const o of p.outputs)
     if (!p.body.some((s) => s.target === o)) fail('outputs', `output \`${o}\` is not computed`);

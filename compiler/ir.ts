@@ -77,7 +77,8 @@ import type { Span } from './diagnostics/source.ts';
 export type TensorName = string & { readonly __brand: 'TensorName' };
 export type IndexName = string & { readonly __brand: 'IndexName' };
 
-/** Storage types. Intermediates are always f32; inputs may be any of these. */
+/** Storage types. Inputs may be any of these; a computed tensor is f32, or bool when its body
+ * is a condition (an element-wise mask such as `Same[p, m] = Doc[p] == Doc[m]`). */
 export type DType = 'f32' | 'f16' | 'i32' | 'bool';
 export type ParamType = 'f32' | 'i32' | 'bool';
 

@@ -8,6 +8,8 @@
  * becomes an `ErrorNode`. Lexical errors (E001, E002) are always reported and also open a
  * window, since the parser never sees the characters they dropped. The first end-of-file error
  * (E011) is always reported: an unclosed block is worth knowing about whatever came before.
+ * An equation that begins mid-line and breaks down before its `=` is reported as a missing
+ * operator at its first token (`S[b] = Q[b] K[b]`), not where the parser noticed.
  */
 import {
   EOF,
@@ -23,6 +25,7 @@ import { AstBuilder, type SyntaxProblem } from './cst-to-ast.ts';
 import { lex } from './lexer.ts';
 import { parser } from './parser.ts';
 import {
+  Attention,
   Colon,
   Comma,
   Const,
@@ -71,17 +74,22 @@ export const MAX_NESTING = 64;
 interface Problem extends SyntaxProblem {
   /** True when the parser ran into the end of the file (reported as E011). */
   readonly eof: boolean;
+  readonly hint?: string;
 }
 
 function isEof(token: IToken): boolean {
   return token.tokenType === EOF || !Number.isFinite(token.startOffset) || token.startOffset < 0;
 }
 
-function toProblem(error: IRecognitionException, source: string): Problem {
+/**
+ * `lastEnd` is where the last token ends: a missing `}` is shown right after the spec's last
+ * token, not on an empty line (or a trailing comment) at the very end of the file.
+ */
+function toProblem(error: IRecognitionException, lastEnd: number): Problem {
   const token = error.token;
   if (isEof(token)) {
-    const end = source.length;
-    return { span: { start: end, end }, expected: error.message, found: 'end of file', eof: true };
+    const span = { start: lastEnd, end: lastEnd };
+    return { span, expected: error.message, found: 'end of file', eof: true };
   }
   const span = { start: token.startOffset, end: token.startOffset + token.image.length };
   return { span, expected: error.message, found: `\`${token.image}\``, eof: false };
@@ -145,8 +153,8 @@ function tooDeep(tokens: readonly IToken[]): IToken | undefined {
 }
 
 /**
- * Where parsing restarts cleanly: the offsets of tokens that begin a line or follow `;`. (Not
- * `{`: a stray one is a common error; the block's own `{` is covered by the block's restart.)
+ * Where parsing restarts cleanly: the offsets of tokens that begin a line, follow `;`, or follow
+ * the `{` of `attention NAME {`. (Not any `{`: a stray one is a common error.)
  */
 function cleanStarts(tokens: readonly IToken[], source: string): Set<number> {
   const starts = new Set<number>();
@@ -155,6 +163,7 @@ function cleanStarts(tokens: readonly IToken[], source: string): Set<number> {
     if (
       !previous ||
       previous.tokenType === Semicolon ||
+      (previous.tokenType === LBrace && tokens[i - 3]?.tokenType === Attention) ||
       source.slice(previous.startOffset + previous.image.length, token.startOffset).includes('\n')
     ) {
       starts.add(token.startOffset);
@@ -167,7 +176,37 @@ type Event =
   | { readonly kind: 'problem'; readonly at: number; readonly problem: Problem }
   | { readonly kind: 'lexical'; readonly at: number }
   | { readonly kind: 'restart'; readonly at: number }
-  | { readonly kind: 'item'; readonly at: number; readonly item: ast.Item };
+  | { readonly kind: 'item'; readonly at: number; readonly item: ast.Item; readonly image: string };
+
+type ItemEvent = Extract<Event, { kind: 'item' }>;
+
+/** Words from other languages for the logical operators. */
+const OPERATOR_WORDS: ReadonlyMap<string, string> = new Map([
+  ['and', 'write `&&` for "and"'],
+  ['or', 'write `||` for "or"'],
+  ['not', 'write `!` for "not"'],
+]);
+const ITEM_KEYWORDS = new Set(['input', 'param', 'const', 'output', 'init', 'attention']);
+
+/**
+ * In `S[b] = Q[b] K[b]` the parser ends the equation after `Q[b]`, takes `K[b]` for the start of
+ * the next one and only complains, "expected `=`", at whatever follows (often on the next line).
+ * An equation that begins mid-line and breaks down before its `=` is almost always a missing
+ * operator (or `and` for `&&`), so that is reported instead, at the name where it was due.
+ */
+function missingOperator(problem: Problem, item: ItemEvent | null): Problem {
+  if (
+    !item ||
+    problem.eof ||
+    !['`=`', '`[`'].includes(problem.expected) ||
+    !/^[A-Za-z_]/.test(item.image) ||
+    ITEM_KEYWORDS.has(item.image)
+  )
+    return problem;
+  const span = { start: item.at, end: item.at + item.image.length };
+  const hint = OPERATOR_WORDS.get(item.image);
+  return { span, expected: 'an operator', found: `\`${item.image}\``, eof: false, hint };
+}
 
 /** Applies the window rule of the header: which problems to report, which items are artefacts. */
 function filterCascades(events: Event[]): { kept: Problem[]; artefacts: Set<ast.Item> } {
@@ -179,13 +218,18 @@ function filterCascades(events: Event[]): { kept: Problem[]; artefacts: Set<ast.
   const artefacts = new Set<ast.Item>();
   let open = false;
   let eofReported = false;
+  /** The item since the last restart that began mid-line outside a window, if any. */
+  let midLine: ItemEvent | null = null;
   for (const event of events) {
     if (event.kind === 'lexical') open = true;
-    else if (event.kind === 'restart') open = false;
-    else if (event.kind === 'item') {
+    else if (event.kind === 'restart') {
+      open = false;
+      midLine = null;
+    } else if (event.kind === 'item') {
       if (open) artefacts.add(event.item);
+      else midLine = event;
     } else if (event.problem.eof ? !eofReported : !open) {
-      kept.push(event.problem);
+      kept.push(missingOperator(event.problem, midLine));
       eofReported ||= event.problem.eof;
       open = true;
     }
@@ -211,12 +255,17 @@ export function parseSource(source: string, fileName: string): ParseResult {
   const cst = parser.module();
   const builder = new AstBuilder(source);
   const attentions = cst ? (builder.visit(cst) as ast.Module).attentions : [];
+  const last = lexed.tokens[lexed.tokens.length - 1];
+  const lastEnd = last ? last.startOffset + last.image.length : source.length;
   const problems: Problem[] = [
-    ...parser.errors.map((e) => toProblem(e, source)),
+    ...parser.errors.map((e) => toProblem(e, lastEnd)),
     ...builder.problems.map((p) => ({ ...p, eof: false })),
   ];
 
   const starts = cleanStarts(lexed.tokens, source);
+  const images = new Map(lexed.tokens.map((t) => [t.startOffset, t.image]));
+  const imageAt = (offset: number): string =>
+    images.get(offset) ?? source.slice(offset, offset + 1);
   const events: Event[] = [
     ...problems.map((problem): Event => ({ kind: 'problem', at: problem.span.start, problem })),
     ...lexed.diagnostics.map((d): Event => ({ kind: 'lexical', at: d.span.start })),
@@ -228,14 +277,14 @@ export function parseSource(source: string, fileName: string): ParseResult {
       a.items.map((item): Event =>
         starts.has(item.span.start)
           ? { kind: 'restart', at: item.span.start }
-          : { kind: 'item', at: item.span.start, item },
+          : { kind: 'item', at: item.span.start, item, image: imageAt(item.span.start) },
       ),
     ),
   ];
   const { kept, artefacts } = filterCascades(events);
   for (const p of kept) {
     if (p.eof) bag.report('E011', p.span, [p.expected]);
-    else bag.report('E010', p.span, [p.expected, p.found]);
+    else bag.report('E010', p.span, [p.expected, p.found], p.hint ? { hint: p.hint } : {});
   }
 
   const cleaned = attentions.map((a) =>

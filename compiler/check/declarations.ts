@@ -5,7 +5,8 @@
  */
 import type * as ast from '../../grammar/ast.ts';
 import type { ConstDecl, Expr, ParamDecl } from '../ir.ts';
-import { convertValue, isIntegerSyntax, convertIndex, type ExprContext } from './exprs.ts';
+import { convertValue, convertIndex, type ExprContext } from './exprs.ts';
+import { isIntegerSyntax } from './integer-syntax.ts';
 import type { BlockScope } from './scope.ts';
 import { stableTopologicalOrder } from './order.ts';
 
@@ -52,7 +53,7 @@ export function checkConsts(scope: BlockScope): ConstDecl[] {
   );
   if (order.cycle) {
     const first = scope.consts.get(order.cycle[0])!;
-    scope.bag.report('E402', first.name.span, [order.cycle.map((n) => `\`${n}\``).join(' → ')], {
+    scope.bag.report('E402', first.name.span, [order.cycle.map((n) => `\`${n}\``).join(' uses ')], {
       hint: 'a const may use extents and earlier consts, not itself',
     });
     return [];
@@ -87,6 +88,7 @@ export function checkParams(scope: BlockScope): ParamDecl[] {
   const out: ParamDecl[] = [];
   const ctx: ExprContext = { scope, indices: null, allowParams: false, where: 'a param default' };
   for (const [name, { decl, type }] of scope.params) {
+    if (scope.failed.has(name)) continue; // unknown type: its default cannot be judged
     let value: Expr | null = null;
     if (type === 'i32') {
       if (isIntegerSyntax(decl.value, ctx)) {

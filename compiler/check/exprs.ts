@@ -21,7 +21,9 @@ import {
   type TensorName,
 } from '../ir.ts';
 import { intValue } from '../ir-walk.ts';
-import { BUILTIN_CONSTANTS, type BlockScope } from './scope.ts';
+import { isIntegerSyntax } from './integer-syntax.ts';
+import { closest, convertName } from './names.ts';
+import type { BlockScope } from './scope.ts';
 
 export type Typed =
   | { readonly type: 'int'; readonly value: Affine }
@@ -76,8 +78,19 @@ export function convertBool(e: ast.Expr, ctx: ExprContext): Expr | null {
   const t = convert(e, ctx, 'value');
   if (!t) return null;
   if (t.type === 'bool') return t.value;
-  ctx.scope.bag.report('E302', e.span);
+  ctx.scope.bag.report('E302', e.span, [], maskHint(e, ctx.scope));
   return null;
+}
+
+/** A read of a number tensor used as a condition is usually a mask declared without `: bool`. */
+function maskHint(e: ast.Expr, scope: BlockScope): { hint?: string } {
+  const input = e.kind === 'access' ? scope.inputs.get(e.tensor.text) : undefined;
+  if (!input) return {};
+  const name = input.name.text;
+  const dims = input.indices.map((i) => i.text).join(', ');
+  return {
+    hint: `declare a mask as \`input ${name}[${dims}]: bool\`, or compare the value: \`${name}[...] > 0\``,
+  };
 }
 
 function asReal(t: Typed, e: ast.Expr, ctx: ExprContext): Expr | null {
@@ -128,92 +141,11 @@ function convert(e: ast.Expr, ctx: ExprContext, mode: Mode): Typed | null {
   }
 }
 
-function convertName(id: ast.Identifier, ctx: ExprContext): Typed | null {
-  const { scope } = ctx;
-  const name = id.text;
-  const param = scope.params.get(name);
-  if (param) {
-    if (!ctx.allowParams) {
-      scope.bag.report('E308', id.span, [name, ctx.where]);
-      return null;
-    }
-    if (param.type === 'i32') return { type: 'int', value: A.symbol(name) };
-    return { type: param.type === 'bool' ? 'bool' : 'real', value: { kind: 'param', name } };
-  }
-  if (scope.consts.has(name)) {
-    const type = scope.constTypes.get(name);
-    if (!type) return null; // the const itself failed to check; already reported
-    return type === 'bool'
-      ? { type: 'bool', value: { kind: 'const', name } }
-      : { type: 'int', value: A.symbol(name) };
-  }
-  if (scope.extents.has(name)) return { type: 'int', value: A.symbol(name) };
-  if (scope.indices.has(name) && ctx.indices?.has(name))
-    return { type: 'int', value: A.index(name) };
-  const builtin = BUILTIN_CONSTANTS.get(name);
-  if (builtin !== undefined) return { type: 'real', value: { kind: 'literal', value: builtin } };
-  if (scope.tensors.has(name)) {
-    scope.bag.report('E104', id.span, [name], {
-      hint: `\`${name}\` is a tensor; read it with subscripts: \`${name}[...]\``,
-    });
-    return null;
-  }
-  if (scope.indices.has(name)) {
-    scope.bag.report('E104', id.span, [name], { hint: `indices cannot be used in ${ctx.where}` });
-    return null;
-  }
-  scope.bag.report('E104', id.span, [name], suggest(name, ctx));
-  return null;
-}
-
-/** "did you mean" among the names visible here. */
-function suggest(name: string, ctx: ExprContext): { hint?: string } {
-  const { scope } = ctx;
-  const candidates = [
-    ...scope.params.keys(),
-    ...scope.consts.keys(),
-    ...scope.extents.keys(),
-    ...(ctx.indices ?? []),
-    ...BUILTIN_CONSTANTS.keys(),
-  ];
-  const best = closest(name, candidates);
-  return best ? { hint: `did you mean \`${best}\`?` } : {};
-}
-
-export function closest(name: string, candidates: Iterable<string>): string | null {
-  // Short names are all close to each other; only suggest for a case slip there (`q` → `Q`).
-  const limit = name.length < 3 ? 0 : Math.floor(name.length / 3);
-  let best: string | null = null;
-  let bestDistance = limit + 1;
-  for (const c of candidates) {
-    if (c === name) continue;
-    const d = editDistance(name.toLowerCase(), c.toLowerCase());
-    if (d < bestDistance) {
-      best = c;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length];
-}
-
 function convertAccess(e: ast.TensorAccess, ctx: ExprContext): Typed | null {
   const { scope } = ctx;
   const name = e.tensor.text;
   const info = scope.tensors.get(name);
+  if (info && scope.failed.has(name)) return null; // broken declaration; already reported
   if (!info) {
     const what = scope.params.has(name)
       ? 'a param'
@@ -222,7 +154,11 @@ function convertAccess(e: ast.TensorAccess, ctx: ExprContext): Typed | null {
         : scope.extents.has(name)
           ? 'an extent'
           : null;
-    if (what) scope.bag.report('E112', e.tensor.span, [name, what]);
+    if (what && what !== 'an extent')
+      scope.bag.report('E112', e.tensor.span, [name, what], {
+        hint: `${what} is one value; write \`${name}\` without \`[...]\`, or declare \`input ${name}[...]\` for one value per element`,
+      });
+    else if (what) scope.bag.report('E112', e.tensor.span, [name, what]);
     else {
       const best = closest(name, scope.tensors.keys());
       scope.bag.report(
@@ -235,13 +171,15 @@ function convertAccess(e: ast.TensorAccess, ctx: ExprContext): Typed | null {
     return null;
   }
   if (ctx.indices === null) {
-    scope.bag.report('E104', e.tensor.span, [name], {
-      hint: `tensors cannot be read in ${ctx.where}`,
+    scope.bag.report('E308', e.tensor.span, ['tensor', name, ctx.where], {
+      hint: `${ctx.where} is fixed before any tensor is read; use \`${name}\` in an equation`,
     });
     return null;
   }
   if (e.subscripts.length !== info.dims.length) {
-    scope.bag.report('E201', e.span, [name, info.dims.length, e.subscripts.length], {
+    const n = (k: number, what: string) => `${k} ${what}${k === 1 ? '' : 's'}`;
+    const args = [name, n(info.dims.length, 'dimension'), n(e.subscripts.length, 'subscript')];
+    scope.bag.report('E201', e.span, args, {
       related: [scope.bag.related(info.span, `\`${name}\` is declared here`)],
     });
     return null;
@@ -259,6 +197,9 @@ function convertAccess(e: ast.TensorAccess, ctx: ExprContext): Typed | null {
   return { type: 'real', value: { kind: 'read', tensor, at } };
 }
 
+const REDUCTION_HINT = (fn: string) =>
+  `a reduction names its indices in brackets, as the whole right-hand side: \`T[i] = ${fn}[j] X[i, j]\``;
+
 function convertCall(e: ast.Call, ctx: ExprContext, mode: Mode): Typed | null {
   const { bag } = ctx.scope;
   const fn = e.callee.text;
@@ -266,16 +207,15 @@ function convertCall(e: ast.Call, ctx: ExprContext, mode: Mode): Typed | null {
   if (arity === undefined) {
     const names = [...Object.keys(ELEMENTWISE_FUNCTIONS), 'select'];
     const best = closest(fn, names);
-    bag.report(
-      'E102',
-      e.callee.span,
-      [fn, names.join(' ')],
-      best ? { hint: `did you mean \`${best}\`?` } : {},
-    );
+    const hint = fn === 'sum' ? REDUCTION_HINT('sum') : best ? `did you mean \`${best}\`?` : null;
+    bag.report('E102', e.callee.span, [fn, names.join(' ')], hint ? { hint } : {});
     return null;
   }
   if (e.args.length !== arity) {
-    bag.report('E303', e.span, [fn, arity, e.args.length]);
+    // `max(X[i, j])` is a reduction written as a call.
+    const reduction = (fn === 'min' || fn === 'max') && e.args.length === 1;
+    const args = [fn, `${arity} argument${arity === 1 ? '' : 's'}`, e.args.length];
+    bag.report('E303', e.span, args, reduction ? { hint: REDUCTION_HINT(fn) } : {});
     return null;
   }
   const args = e.args.map((a) => convert(a, ctx, mode));
@@ -293,7 +233,7 @@ function convertCall(e: ast.Call, ctx: ExprContext, mode: Mode): Typed | null {
 
 function convertSelect(e: ast.Call, [cond, a, b]: Typed[], ctx: ExprContext): Typed | null {
   if (cond.type !== 'bool') {
-    ctx.scope.bag.report('E302', e.args[0].span);
+    ctx.scope.bag.report('E302', e.args[0].span, [], maskHint(e.args[0], ctx.scope));
     return null;
   }
   if (a.type === 'bool' && b.type === 'bool')
@@ -312,7 +252,7 @@ function convertUnary(e: ast.Unary, ctx: ExprContext, mode: Mode): Typed | null 
   if (!t) return null;
   if (e.op === '!') {
     if (t.type !== 'bool') {
-      ctx.scope.bag.report('E302', e.operand.span);
+      ctx.scope.bag.report('E302', e.operand.span, [], maskHint(e.operand, ctx.scope));
       return null;
     }
     return { type: 'bool', value: { kind: 'not', arg: t.value } };
@@ -357,7 +297,10 @@ function convertBinary(e: ast.Binary, ctx: ExprContext, mode: Mode): Typed | nul
       case '/':
         if (e.op === '/' && mode === 'value') break; // real division, below
         if (A.isConstant(r.value) && r.value.constant <= 0) {
-          bag.report('E211', e.right.span, [r.value.constant]);
+          bag.report('E211', e.right.span, [
+            r.value.constant,
+            e.op === '/' ? 'division' : 'modulo',
+          ]);
           return null;
         }
         return {
@@ -420,42 +363,4 @@ function convertCompare(e: ast.Binary, ctx: ExprContext, mode: Mode): Typed | nu
   const lv = asReal(l, e.left, ctx)!;
   const rv = asReal(r, e.right, ctx)!;
   return { type: 'bool', value: { kind: 'compare', op, lhs: lv, rhs: rv } };
-}
-
-/**
- * Whether `e` is integer-typed, judged from syntax and declarations alone (no diagnostics):
- * decides whether a comparison is integer or real before converting its operands.
- */
-export function isIntegerSyntax(e: ast.Expr, ctx: ExprContext): boolean {
-  const { scope } = ctx;
-  switch (e.kind) {
-    case 'number':
-      return e.isInteger;
-    case 'name': {
-      const n = e.name.text;
-      const param = scope.params.get(n);
-      if (param) return param.type === 'i32';
-      if (scope.consts.has(n)) return scope.constTypes.get(n) === 'i32';
-      return scope.extents.has(n) || scope.indices.has(n);
-    }
-    case 'access':
-      return scope.tensors.get(e.tensor.text)?.dtype === 'i32';
-    case 'call':
-      return (
-        (e.callee.text === 'min' || e.callee.text === 'max') &&
-        e.args.every((a) => isIntegerSyntax(a, ctx))
-      );
-    case 'paren':
-      return isIntegerSyntax(e.inner, ctx);
-    case 'unary':
-      return e.op === '-' && isIntegerSyntax(e.operand, ctx);
-    case 'binary':
-      return (
-        ['+', '-', '*', '/', '%'].includes(e.op) &&
-        isIntegerSyntax(e.left, ctx) &&
-        isIntegerSyntax(e.right, ctx)
-      );
-    default:
-      return false;
-  }
 }

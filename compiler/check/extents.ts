@@ -6,8 +6,12 @@
  *  3. a statement reads a tensor with the plain subscript `m` on a dimension whose extent is
  *     known: then `M` is that extent, recorded as a synthesised `const M = N` so that the printed
  *     IR says where it came from.
- * A plain subscript on a dimension of a different extent is a conflict (E204), except that the
- * step index `s` may read the step axis of a recurrence, which has `S + 1` positions.
+ * A plain subscript `p` on a dimension of an *input* whose extent is another input-bound symbol
+ * `N` unifies the two, as Einsum notation means: `Doc[p]` and `Doc[m]` say P = N = M. That is
+ * recorded as `const P = N` as well, and checked when the kernel runs (E603). Any other
+ * mismatch is a conflict (E204): extents fixed by consts that differ, or a computed tensor read
+ * with an index other than its own (almost always a typo), except that the step index `s` may
+ * read the step axis of a recurrence, which has `S + 1` positions.
  */
 import * as A from '../affine.ts';
 import type { Affine, ConstDecl } from '../ir.ts';
@@ -61,15 +65,36 @@ export class ExtentTable {
       const theirs = this.resolve(dim);
       if (A.affineEqual(mine, theirs)) return;
       if (info.stepAxis === axis && A.affineEqual(A.add(mine, A.constant(1)), theirs)) return;
+      if (info.kind === 'input' && this.canUnify(extent, theirs)) {
+        this.aliases.push({ name: extent, type: 'i32', value: dim, origin: site.nodes[axis].span });
+        this.scope.constValues.set(extent, dim);
+        return;
+      }
+      // Dimensions are counted from 1 in messages, as people count them.
+      const declared = info.dims[axis];
       bag.report(
         'E204',
         site.nodes[axis].span,
-        [index, extent, axis, site.tensor, printExtent(dim)],
+        [index, extent, axis + 1, site.tensor, printExtent(dim), declared],
         {
-          related: [bag.related(info.span, `\`${site.tensor}\` is declared here`)],
+          related: [
+            bag.related(
+              info.dimSpans[axis],
+              `dimension ${axis + 1} of \`${site.tensor}\` is indexed by \`${declared}\` here`,
+            ),
+          ],
         },
       );
     });
+  }
+
+  /**
+   * Whether `extent`, bound by an input, may be declared equal to `other` (checked at run time):
+   * not when a const already fixes it, and not when `other` is defined in terms of it.
+   */
+  private canUnify(extent: string, other: Affine): boolean {
+    if (this.scope.constValues.has(extent) || this.scope.consts.has(extent)) return false;
+    return !A.symbolsOf(other).has(extent);
   }
 
   /** Reports every index whose extent nothing determines. */

@@ -12,6 +12,7 @@ import { extentName } from '../ir.ts';
 import { checkConsts, checkParams } from './declarations.ts';
 import { ExtentTable } from './extents.ts';
 import { stableTopologicalOrder } from './order.ts';
+import { closest } from './names.ts';
 import { buildScope, type BlockScope, type Definition } from './scope.ts';
 import { checkDefinition } from './statements.ts';
 
@@ -81,20 +82,7 @@ function checkAttention(block: ast.Attention, bag: DiagnosticBag, file: string):
   const params = checkParams(scope);
   const extents = new ExtentTable(scope);
 
-  const inits = new Map<string, ast.InitStmt[]>();
-  for (const init of scope.inits) {
-    const def = scope.definitions.find((d) => d.target === init.target.text);
-    if (!def || def.kind !== 'recurrence') {
-      bag.report('E403', init.target.span, [init.target.text], {
-        hint: def
-          ? `write the update of \`${init.target.text}\` with \`i + 1\` on the left`
-          : undefined,
-      });
-      continue;
-    }
-    inits.set(init.target.text, [...(inits.get(init.target.text) ?? []), init]);
-  }
-
+  const inits = groupInits(scope);
   const defs = new Map(scope.definitions.map((d) => [d.target, d]));
   const readsOf = (d: Definition): Set<string> => {
     const out = tensorsIn(d.stmt.value);
@@ -104,10 +92,17 @@ function checkAttention(block: ast.Attention, bag: DiagnosticBag, file: string):
       for (const init of inits.get(d.target) ?? []) tensorsIn(init.value, out);
     return out;
   };
+  // A plain equation that reads itself is one error on its own line; the other statements are
+  // still checked (readers of it are not: it is marked failed).
+  for (const d of scope.definitions) {
+    if (d.kind === 'equation' && !scope.failed.has(d.target) && readsOf(d).has(d.target)) {
+      bag.report('E402', d.stmt.target.span, [`\`${d.target}\` uses \`${d.target}\``]);
+      scope.failed.add(d.target);
+    }
+  }
   const order = stableTopologicalOrder(
     scope.definitions.map((d) => d.target),
     (t) => [...readsOf(defs.get(t)!)].filter((r) => defs.has(r)),
-    (t) => defs.get(t)!.kind === 'equation' && readsOf(defs.get(t)!).has(t),
   );
   if (order.cycle) {
     const first = defs.get(order.cycle[0])!;
@@ -120,9 +115,9 @@ function checkAttention(block: ast.Attention, bag: DiagnosticBag, file: string):
     if (s) body.push(s);
   }
   // Unbound extents after a failed statement are usually that statement's fault: don't cascade.
-  if (!bag.hasErrors) extents.reportUnbound();
+  if (!failedAnywhere(scope)) extents.reportUnbound();
   const outputs = checkOutputs(block, scope, bag);
-  if (bag.hasErrors) return null;
+  if (failedAnywhere(scope)) return null;
 
   const inputs: InputDecl[] = [...scope.inputs.values()].map((d) => ({
     name: d.name.text as TensorName,
@@ -145,6 +140,55 @@ function checkAttention(block: ast.Attention, bag: DiagnosticBag, file: string):
   };
 }
 
+/**
+ * The `init`s of each recurrence. An `init` for a plain equation (the update lacks its `i + 1`)
+ * is reported once, here, and the equation is marked failed: its self-read is the same mistake.
+ */
+function groupInits(scope: BlockScope): Map<string, ast.InitStmt[]> {
+  const { bag } = scope;
+  const inits = new Map<string, ast.InitStmt[]>();
+  for (const init of scope.inits) {
+    const name = init.target.text;
+    const def = scope.definitions.find((d) => d.target === name);
+    if (def?.kind === 'recurrence') {
+      inits.set(name, [...(inits.get(name) ?? []), init]);
+      continue;
+    }
+    if (!def) {
+      const recurrences = scope.definitions.filter((d) => d.kind === 'recurrence');
+      const best = closest(
+        name,
+        recurrences.map((d) => d.target),
+      );
+      bag.report(
+        'E403',
+        init.target.span,
+        [name],
+        best ? { hint: `did you mean \`${best}\`?` } : {},
+      );
+      continue;
+    }
+    const lhs = def.stmt.subscripts;
+    const only = lhs.length === 1 && lhs[0].kind === 'name' ? lhs[0].name.text : null;
+    bag.report('E403', init.target.span, [name], {
+      hint: only
+        ? `write the update as \`${name}[${only} + 1] = ...\``
+        : `write the update with \`i + 1\` in one subscript on the left`,
+      related: [bag.related(def.stmt.target.span, `\`${name}\` is defined here without a step`)],
+    });
+    scope.failed.add(name);
+  }
+  return inits;
+}
+
+/**
+ * Whether anything in the block failed: an error in its own bag, or a name marked failed for an
+ * error reported elsewhere (a macro that did not expand is reported by the expander).
+ */
+function failedAnywhere(scope: BlockScope): boolean {
+  return scope.bag.hasErrors || scope.failed.size > 0;
+}
+
 /** Consts (user and learnt extents) in dependency order. */
 function orderConsts(consts: readonly ConstDecl[]): ConstDecl[] {
   const byName = new Map(consts.map((c) => [c.name, c]));
@@ -156,16 +200,37 @@ function orderConsts(consts: readonly ConstDecl[]): ConstDecl[] {
   return order.map((n) => byName.get(n)!);
 }
 
+function undefinedOutputHint(name: string, scope: BlockScope): { hint?: string } {
+  if (scope.inputs.has(name))
+    return {
+      hint: `\`${name}\` is an input; outputs are computed tensors (\`O[...] = ${name}[...]\`)`,
+    };
+  const what = scope.params.has(name) ? 'a param' : scope.consts.has(name) ? 'a const' : null;
+  if (what) return { hint: `\`${name}\` is ${what}; outputs are computed tensors` };
+  const best = closest(
+    name,
+    scope.definitions.map((d) => d.target),
+  );
+  return best ? { hint: `did you mean \`${best}\`?` } : {};
+}
+
 function checkOutputs(block: ast.Attention, scope: BlockScope, bag: DiagnosticBag): TensorName[] {
   const outputs: TensorName[] = [];
   const decls = block.items.filter((i): i is ast.OutputDecl => i.kind === 'output');
   if (decls.length === 0) bag.report('E109', block.name.span, [block.name.text]);
+  const listed = new Map<string, ast.Identifier>();
   for (const decl of decls) {
     for (const id of decl.names) {
       const def = scope.definitions.find((d) => d.target === id.text);
-      if (!def) bag.report('E105', id.span, [id.text]);
-      else if (outputs.includes(id.text as TensorName)) bag.report('E103', id.span, [id.text]);
+      const first = listed.get(id.text);
+      if (first)
+        bag.report('E103', id.span, [id.text], {
+          hint: 'list each output once',
+          related: [bag.related(first.span, `\`${id.text}\` is first listed here`)],
+        });
+      else if (!def) bag.report('E105', id.span, [id.text], undefinedOutputHint(id.text, scope));
       else outputs.push(id.text as TensorName);
+      listed.set(id.text, first ?? id);
     }
   }
   const used = new Set<string>();
@@ -173,7 +238,7 @@ function checkOutputs(block: ast.Attention, scope: BlockScope, bag: DiagnosticBa
     for (const t of tensorsIn(d.stmt.value, tensorsIn(d.stmt.filter)))
       if (t !== d.target) used.add(t);
   // An unused tensor is worth a warning only in a spec that is otherwise correct.
-  if (bag.hasErrors) return outputs;
+  if (failedAnywhere(scope)) return outputs;
   for (const d of scope.definitions) {
     if (!used.has(d.target) && !outputs.includes(d.target as TensorName))
       bag.report('W101', d.stmt.target.span, [d.target]);

@@ -27,6 +27,8 @@ export interface TensorInfo {
   readonly dtype: DType;
   /** The index that names each dimension (declared, or the left-hand side's). */
   readonly dims: readonly string[];
+  /** Where each dimension's index is written, for notes that explain an extent. */
+  readonly dimSpans: readonly Span[];
   /** For a recurrence target: the step axis, whose extent is one more than its index's. */
   readonly stepAxis: number | null;
   readonly span: Span;
@@ -60,6 +62,13 @@ export interface BlockScope {
   readonly indices: Map<string, Span>;
   /** Upper-cased index names (extent symbols) → the index. */
   readonly extents: Map<string, string>;
+  /**
+   * Inputs, params and tensors whose declaration or definition is broken and already reported.
+   * Uses of them convert to nothing without a further diagnostic, so one mistake gives one
+   * error rather than one per use (an input of unknown type would otherwise be "a number used
+   * as a condition" wherever it is read).
+   */
+  readonly failed: Set<string>;
 }
 
 export function isIndexName(name: string): boolean {
@@ -81,6 +90,7 @@ export function buildScope(block: ast.Attention, bag: DiagnosticBag): BlockScope
     inits: [],
     indices: new Map(),
     extents: new Map(),
+    failed: new Set(),
   };
   const declared = new Map<string, Span>();
   const declare = (id: ast.Identifier): boolean => {
@@ -104,15 +114,16 @@ export function buildScope(block: ast.Attention, bag: DiagnosticBag): BlockScope
         scope.tensors.set(item.name.text, {
           name: item.name.text,
           kind: 'input',
-          dtype: inputDType(item, bag),
+          dtype: inputDType(item, scope),
           dims: item.indices.map((i) => i.text),
+          dimSpans: item.indices.map((i) => i.span),
           stepAxis: null,
           span: item.name.span,
         });
         break;
       case 'param':
         if (declare(item.name))
-          scope.params.set(item.name.text, { decl: item, type: paramType(item, bag) });
+          scope.params.set(item.name.text, { decl: item, type: paramType(item, scope) });
         break;
       case 'const':
         if (declare(item.name)) scope.consts.set(item.name.text, item);
@@ -139,20 +150,42 @@ export function buildScope(block: ast.Attention, bag: DiagnosticBag): BlockScope
   return scope;
 }
 
-function inputDType(item: ast.InputDecl, bag: DiagnosticBag): DType {
+/** Type names from other languages, for a "did you mean" on E106. */
+const TYPE_SYNONYMS: ReadonlyMap<string, DType> = new Map([
+  ['boolean', 'bool'],
+  ['float', 'f32'],
+  ['float32', 'f32'],
+  ['fp32', 'f32'],
+  ['half', 'f16'],
+  ['float16', 'f16'],
+  ['fp16', 'f16'],
+  ['int', 'i32'],
+  ['int32', 'i32'],
+]);
+
+function reportUnknownType(id: ast.Identifier, allowed: readonly string[], scope: BlockScope) {
+  const meant = TYPE_SYNONYMS.get(id.text.toLowerCase());
+  const hint =
+    meant && allowed.includes(meant) ? { hint: `did you mean \`${meant}\`?` } : undefined;
+  scope.bag.report('E106', id.span, [id.text, allowed.join(', ')], hint);
+}
+
+function inputDType(item: ast.InputDecl, scope: BlockScope): DType {
   if (!item.dtype) return 'f32';
   if ((DTYPES as readonly string[]).includes(item.dtype.text)) return item.dtype.text as DType;
-  bag.report('E106', item.dtype.span, [item.dtype.text, DTYPES.join(', ')]);
+  reportUnknownType(item.dtype, DTYPES, scope);
+  scope.failed.add(item.name.text);
   return 'f32';
 }
 
-function paramType(item: ast.ParamDecl, bag: DiagnosticBag): ParamType {
+function paramType(item: ast.ParamDecl, scope: BlockScope): ParamType {
   if (!item.type) return 'f32';
   const t = item.type.text;
   if ((PARAM_TYPES as readonly string[]).includes(t)) return t as ParamType;
   if ((DTYPES as readonly string[]).includes(t))
-    bag.report('E307', item.type.span, [t, 'a param', PARAM_TYPES.join(', ')]);
-  else bag.report('E106', item.type.span, [t, PARAM_TYPES.join(', ')]);
+    scope.bag.report('E307', item.type.span, [t, 'a param', PARAM_TYPES.join(', ')]);
+  else reportUnknownType(item.type, PARAM_TYPES, scope);
+  scope.failed.add(item.name.text);
   return 'f32';
 }
 
@@ -166,8 +199,9 @@ function collectEquation(
   const name = stmt.target.text;
   const steps = stmt.subscripts
     .map((s, axis) => ({ s, axis }))
-    .filter(({ s }) => s.kind !== 'name');
-  const axis = steps.length === 1 && isStepSubscript(steps[0].s) ? steps[0].axis : null;
+    .filter(({ s }) => isStepSubscript(s));
+  // A step subscript makes the equation a recurrence (other non-plain subscripts are E207 later).
+  const axis = steps.length > 0 ? steps[0].axis : null;
   if (scope.inputs.has(name)) {
     bag.report('E107', stmt.target.span, [name]);
     return;
@@ -186,6 +220,10 @@ function collectEquation(
     return;
   }
   declared.set(name, stmt.target.span);
+  // Recorded as a recurrence all the same, so its `init` and its readers raise nothing more.
+  for (const extra of steps.slice(1)) bag.report('E406', extra.s.span);
+  // A macro call that failed to expand (already reported) still defines its target.
+  if (steps.length > 1 || stmt.value.kind === 'error') scope.failed.add(name);
   const dims = stmt.subscripts.map((s) =>
     s.kind === 'name' ? s.name.text : (stepIndexOf(s) ?? '?'),
   );
@@ -201,6 +239,7 @@ function collectEquation(
     kind: 'computed',
     dtype: 'f32',
     dims,
+    dimSpans: stmt.subscripts.map((s) => s.span),
     stepAxis: axis,
     span: stmt.target.span,
   });

@@ -20,9 +20,16 @@ import type {
   TensorName,
   Expr,
 } from '../ir.ts';
-import { convertBool, convertReal, type ExprContext, type ReadSite } from './exprs.ts';
+import {
+  convertBool,
+  convertReal,
+  convertValue,
+  type ExprContext,
+  type ReadSite,
+} from './exprs.ts';
+import { intValue } from '../ir-walk.ts';
 import type { ExtentTable } from './extents.ts';
-import type { BlockScope, Definition } from './scope.ts';
+import { isIndexName, type BlockScope, type Definition } from './scope.ts';
 
 /** Index names referenced in `e`, in order of first appearance, with that appearance's span. */
 export function indicesIn(
@@ -97,8 +104,7 @@ function checkLeftSide(def: Definition, scope: BlockScope): LeftSide | null {
       scope.params.has(id.text) ||
       scope.consts.has(id.text)
     ) {
-      const many = def.stmt.subscripts.filter((x) => x.kind !== 'name').length > 1;
-      bag.report(many && s.kind === 'binary' ? 'E406' : 'E207', s.span);
+      reportNotAnIndex(id, s, scope);
       ok = false;
       return;
     }
@@ -111,6 +117,18 @@ function checkLeftSide(def: Definition, scope: BlockScope): LeftSide | null {
     spans.push(id.span);
   });
   return ok ? { indices, spans } : null;
+}
+
+/** A subscript on the left that is not an index: E111 for an upper-case name, else E207. */
+function reportNotAnIndex(id: ast.Identifier | null, s: ast.Expr, scope: BlockScope): void {
+  const name = id?.text ?? '';
+  const scalar = scope.params.has(name) ? 'a param' : scope.consts.has(name) ? 'a const' : null;
+  if (scalar)
+    scope.bag.report('E207', s.span, [], {
+      hint: `\`${name}\` is ${scalar}; the left names the target's dimensions with indices`,
+    });
+  else if (id && !isIndexName(name)) scope.bag.report('E111', id.span, [name]);
+  else scope.bag.report('E207', s.span);
 }
 
 interface RightSide {
@@ -132,22 +150,20 @@ function checkRightSide(
       ? stmt.value.inner
       : stmt.value;
   const explicit = value.kind === 'reduction' ? value : null;
+  // An upper-case name in the reducer list is already E111; judging the reduction would only
+  // add consequences of it (the index it stands for looks unreduced).
+  if (explicit?.indices.some((id) => !isIndexName(id.text))) return null;
   const body = explicit ? explicit.body : value;
   const used = indicesIn(body, scope);
   if (stmt.filter) indicesIn(stmt.filter, scope, used);
   let ok = true;
-  const unmatched = [...used.keys()].filter((i) => !left.indices.includes(i as IndexName));
+  const free = [...used.keys()].filter((i) => !left.indices.includes(i as IndexName));
   left.indices.forEach((i, k) => {
     if (!used.has(i)) {
-      const hint =
-        unmatched.length > 0
-          ? `every index on the left must appear on the right, which uses ${unmatched.map((u) => `\`${u}\``).join(', ')} besides the left's`
-          : undefined;
-      bag.report('E203', left.spans[k], [i], hint ? { hint } : {});
+      bag.report('E203', left.spans[k], [i], unboundHint(free));
       ok = false;
     }
   });
-  const free = [...used.keys()].filter((i) => !left.indices.includes(i as IndexName));
   let reduce: RightSide['reduce'] = null;
   if (explicit) {
     const over: IndexName[] = [];
@@ -156,10 +172,12 @@ function checkRightSide(
         bag.report('E212', id.span, [id.text]);
         ok = false;
       } else if (!free.includes(id.text)) {
-        bag.report('E205', id.span, [id.text], {
-          hint: left.indices.includes(id.text as IndexName)
-            ? `\`${id.text}\` is on the left, so each output element has one \`${id.text}\`; remove it from the left or from \`${explicit.reducer}[...]\``
-            : `\`${id.text}\` does not appear in the reduced expression`,
+        const onLeft = left.indices.includes(id.text as IndexName);
+        const why = onLeft ? 'is on the left' : 'does not appear in the reduced expression';
+        bag.report('E205', id.span, [id.text, why], {
+          hint: onLeft
+            ? `each element of the result has one \`${id.text}\`; remove \`${id.text}\` from the left or from \`${explicit.reducer}[...]\``
+            : `remove \`${id.text}\` from \`${explicit.reducer}[...]\`, or use it in the reduced expression`,
         });
         ok = false;
       } else over.push(id.text as IndexName);
@@ -178,6 +196,29 @@ function checkRightSide(
   return { reduce, body, all: new Set([...left.indices, ...(reduce?.over ?? [])]) };
 }
 
+/** E203's hint: the indices the right uses beyond the left's are the likely intended ones. */
+function unboundHint(free: readonly string[]): { hint?: string } {
+  const names = free.map((u) => `\`${u}\``);
+  if (names.length === 0) return {};
+  const which = names.length === 1 ? names[0] : `one of ${names.join(', ')}`;
+  return { hint: `every index on the left must appear on the right; did you mean ${which}?` };
+}
+
+/**
+ * The right-hand side's value. An element-wise equation may define a boolean tensor (a mask
+ * such as `Same[p, m] = Doc[p] == Doc[m]`, read later in filters); reductions and recurrences
+ * are over real numbers.
+ */
+function convertBody(def: Definition, right: RightSide, ctx: ExprContext) {
+  if (def.kind === 'recurrence' || right.reduce) return convertReal(right.body, ctx);
+  const t = convertValue(right.body, ctx);
+  if (!t) return null;
+  if (t.type !== 'bool') return t.type === 'int' ? intValue(t.value) : t.value;
+  const info = ctx.scope.tensors.get(def.target)!;
+  ctx.scope.tensors.set(def.target, { ...info, dtype: 'bool' });
+  return t.value;
+}
+
 /** Converts one definition (in dependency order) to a statement. */
 export function checkDefinition(
   def: Definition,
@@ -185,6 +226,7 @@ export function checkDefinition(
   extents: ExtentTable,
   initsOf: (target: string) => ast.InitStmt[],
 ): Statement | null {
+  if (scope.failed.has(def.target)) return null;
   const left = checkLeftSide(def, scope);
   if (!left) return null;
   const right = checkRightSide(def.stmt, left, scope);
@@ -202,7 +244,7 @@ export function checkDefinition(
       if (site.tensor === def.target) selfReads.push(site);
     },
   };
-  const body = convertReal(right.body, ctx);
+  const body = convertBody(def, right, ctx);
   const filter = def.stmt.filter ? convertBool(def.stmt.filter, ctx) : null;
   if (!body || (def.stmt.filter && !filter)) return null;
   if (def.kind === 'equation') {
@@ -253,19 +295,13 @@ function checkInit(
     bag.report('E401', def.stmt.target.span, [def.target]);
     return null;
   }
-  for (const extra of inits.slice(1)) bag.report('E108', extra.target.span, [def.target]);
   const init = inits[0];
-  const shapeOk =
-    init.subscripts.length === left.indices.length &&
-    init.subscripts.every((s, k) =>
-      k === def.axis
-        ? s.kind === 'number' && s.value === 0 && s.isInteger
-        : s.kind === 'name' && s.name.text === left.indices[k],
-    );
-  if (!shapeOk) {
-    bag.report('E405', init.span, [def.target]);
-    return null;
-  }
+  for (const extra of inits.slice(1))
+    bag.report('E108', extra.target.span, [def.target], {
+      hint: 'a recurrence has one `init`; remove this one',
+      related: [bag.related(init.target.span, `the first \`init ${def.target}\` is here`)],
+    });
+  if (!checkInitShape(def, left, init, scope)) return null;
   const others = new Set(left.indices.filter((_, k) => k !== def.axis) as string[]);
   let selfRead = false;
   const ctx: ExprContext = {
@@ -280,10 +316,36 @@ function checkInit(
   };
   const value = convertReal(init.value, ctx);
   if (selfRead) {
-    bag.report('E404', init.value.span, [def.target, left.indices[def.axis]], {
-      hint: 'an `init` gives the value at step 0 and cannot read the recurrence',
+    bag.report('E402', init.value.span, [`\`init ${def.target}\` uses \`${def.target}\``], {
+      hint: 'an `init` gives the value at step 0, so it cannot read the recurrence itself',
     });
     return null;
   }
   return value ? { value, span: init.span } : null;
+}
+
+/**
+ * E405: the `init` must write step 0 with the update's other subscripts. The caret goes on the
+ * first subscript that differs (on the name when the count is wrong); the hint spells out the
+ * line to write.
+ */
+function checkInitShape(
+  def: Extract<Definition, { kind: 'recurrence' }>,
+  left: LeftSide,
+  init: ast.InitStmt,
+  scope: BlockScope,
+): boolean {
+  const expected = left.indices.map((i, k) => (k === def.axis ? '0' : i));
+  const hint = `write \`init ${def.target}[${expected.join(', ')}] = ...\``;
+  if (init.subscripts.length !== left.indices.length) {
+    scope.bag.report('E405', init.target.span, [def.target], { hint });
+    return false;
+  }
+  const wrong = init.subscripts.find((s, k) =>
+    k === def.axis
+      ? !(s.kind === 'number' && s.value === 0 && s.isInteger)
+      : !(s.kind === 'name' && s.name.text === left.indices[k]),
+  );
+  if (wrong) scope.bag.report('E405', wrong.span, [def.target], { hint });
+  return !wrong;
 }

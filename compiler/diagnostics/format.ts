@@ -25,12 +25,23 @@ function location(file: SourceFile | undefined, span: FileSpan): string {
   return `${span.file}:${line}:${column}`;
 }
 
+/** The 0-based lines a span's excerpt shows: from its first character to its last. */
+function lineRange(file: SourceFile, span: FileSpan): { first: number; last: number } {
+  const first = lineIndexOf(file, span.start);
+  const last = lineIndexOf(file, Math.max(span.start, span.end - 1));
+  return { first, last };
+}
+
+/** Width of the line-number gutter of a span's excerpt (the `= hint:` line aligns with it). */
+function gutterWidth(file: SourceFile, span: FileSpan): number {
+  return String(lineRange(file, span).last + 1).length;
+}
+
 /** Columns of a code-point index into a line, with tabs shown as one space. */
 function excerpt(file: SourceFile, span: FileSpan, color: boolean): string[] {
   const caret = ansi('1;31', color);
-  const first = lineIndexOf(file, span.start);
-  const last = lineIndexOf(file, Math.max(span.start, span.end - 1));
-  const width = String(last + 1).length;
+  const { first, last } = lineRange(file, span);
+  const width = gutterWidth(file, span);
   const gutter = (n?: number) =>
     `${n === undefined ? ' '.repeat(width) : String(n).padStart(width)} | `;
   const out: string[] = [`${' '.repeat(width)} |`];
@@ -80,15 +91,17 @@ export function formatDiagnostic(
   const file = lookup(d.span.file);
   const lines = [`${bold(location(file, d.span))}: ${sev}[${d.code}]: ${bold(d.message)}`];
   if (file) lines.push(...excerpt(file, d.span, color));
+  // The hint belongs to the primary excerpt: it follows it, with `=` under its gutter's `|`,
+  // before any note (which has its own excerpt and gutter width).
+  if (d.hint) {
+    const indent = file ? ' '.repeat(gutterWidth(file, d.span) + 1) : '';
+    lines.push(`${indent}= hint: ${d.hint}`);
+  }
   for (const r of d.related ?? []) {
     const rf = lookup(r.span.file);
     lines.push(`${location(rf, r.span)}: note: ${r.message}`);
     if (rf) lines.push(...excerpt(rf, r.span, color));
   }
-  if (d.hint)
-    lines.push(
-      `${file ? ' '.repeat(String(positionOf(file, d.span.end).line).length) + ' ' : ''}= hint: ${d.hint}`,
-    );
   return lines.join('\n');
 }
 

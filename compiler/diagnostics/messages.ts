@@ -103,7 +103,7 @@ export const MESSAGES = {
   // ── E2xx: indices and extents (the Einsum rule) ───────────────────────────────────────
   E201: {
     severity: 'error',
-    message: '`{0}` has {1} dimension(s) but {2} subscript(s) were given',
+    message: '`{0}` has {1} but is read with {2}',
     hint: 'write one subscript per dimension',
   },
   E202: {
@@ -120,11 +120,11 @@ export const MESSAGES = {
     severity: 'error',
     message:
       'conflicting extents: index `{0}` ranges over `{1}`, but dimension {2} of `{3}` has extent `{4}`',
-    hint: 'use the index that declares this dimension, or an index expression (which reads absent outside the tensor)',
+    hint: 'use `{5}` here, the index of that dimension, or an index expression (which reads absent outside the tensor)',
   },
   E205: {
     severity: 'error',
-    message: 'reduction over index `{0}`, which is not free',
+    message: 'reduction over index `{0}`, which {1}',
     hint: 'a reducer may only name indices that appear on its right-hand side and not on the left',
   },
   E206: {
@@ -149,7 +149,7 @@ export const MESSAGES = {
   },
   E211: {
     severity: 'error',
-    message: 'division by `{0}` in an index expression',
+    message: '{1} by `{0}` in an index expression',
     hint: 'divide indices by a positive constant or extent',
   },
   E212: {
@@ -171,7 +171,7 @@ export const MESSAGES = {
   },
   E303: {
     severity: 'error',
-    message: '`{0}` takes {1} argument(s) but {2} were given',
+    message: '`{0}` takes {1} but was given {2}',
     hint: undefined,
   },
   E304: {
@@ -196,7 +196,7 @@ export const MESSAGES = {
   },
   E308: {
     severity: 'error',
-    message: 'param `{0}` cannot be used in {1}',
+    message: '{0} `{1}` cannot be used in {2}',
     hint: 'consts and param defaults are fixed when the shapes are known; use the param in an equation instead',
   },
 
@@ -209,7 +209,7 @@ export const MESSAGES = {
   E402: {
     severity: 'error',
     message: 'cyclic definition: {0}',
-    hint: 'a tensor may read itself only as a recurrence (`T[i + 1] = f(T[i])`)',
+    hint: 'break the cycle; only a recurrence reads itself, at the previous step (`T[i + 1] = f(T[i])`)',
   },
   E403: {
     severity: 'error',
@@ -223,13 +223,13 @@ export const MESSAGES = {
   },
   E405: {
     severity: 'error',
-    message: 'the `init` of `{0}` must write step 0 of the recurrence axis',
-    hint: 'write `init {0}[..., 0, ...] = ...` with the other subscripts as on the update',
+    message: 'the `init` of `{0}` must write step 0, with the other subscripts as on the update',
+    hint: 'write `init {0}[..., 0, ...] = ...`',
   },
   E406: {
     severity: 'error',
     message: 'a recurrence may step along one axis only',
-    hint: 'write `i + 1` in one subscript on the left',
+    hint: 'write `i + 1` in one subscript on the left and plain indices in the others',
   },
 
   // ── E5xx: schedule and device limits ──────────────────────────────────────────────────
@@ -247,12 +247,12 @@ export const MESSAGES = {
   },
   E602: {
     severity: 'error',
-    message: 'input `{0}` has rank {1} but is declared with {2} dimension(s)',
+    message: 'input `{0}` has rank {1} but is declared with rank {2}',
     hint: 'reshape the tensor to the declared rank',
   },
   E603: {
     severity: 'error',
-    message: 'conflicting extents at run time: `{0}` is {1} from `{2}` but {3} from `{4}`',
+    message: 'conflicting extents at run time: `{0}` is {1} from {2} but {3} from {4}',
     hint: 'give every tensor the same size along dimensions that share an index',
   },
   E604: {
@@ -277,7 +277,7 @@ export const MESSAGES = {
   },
   E608: {
     severity: 'error',
-    message: 'input `{0}` is declared `{1}` but a `{2}` tensor was given',
+    message: 'input `{0}` is declared `{1}` but was given a tensor of type `{2}`',
     hint: undefined,
   },
   E609: { severity: 'error', message: 'param `{0}` expects {1}', hint: undefined },

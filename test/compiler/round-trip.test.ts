@@ -36,3 +36,36 @@ describe.each(shippedSpecs())('$path', ({ path, text }) => {
     }
   });
 });
+
+describe('extents unified through an input', () => {
+  const spec = `attention documents {
+  input Q[p, e]
+  input K[m, e]
+  input Doc[n]: i32
+  SAME[p, m] = Doc[p] == Doc[m]
+  S[p, m] = Q[p, e] * K[m, e]   where SAME[p, m]
+  output S
+}`;
+  const [program] = checkSource(spec, 'documents.attn').programs;
+
+  test('are recorded as consts, so the printed IR says P = N and M = N', () => {
+    expect(printProgram(program)).toContain('const P = N');
+    expect(printProgram(program)).toContain('const M = N');
+  });
+
+  test('are checked when the kernel runs', async () => {
+    const { bind } = await import('../../compiler/bind.ts');
+    const ok = bind(program, {
+      Q: { dtype: 'f32', shape: [4, 2] },
+      K: { dtype: 'f32', shape: [4, 2] },
+      Doc: { dtype: 'i32', shape: [4] },
+    });
+    expect(ok.ok).toBe(true);
+    const bad = bind(program, {
+      Q: { dtype: 'f32', shape: [4, 2] },
+      K: { dtype: 'f32', shape: [5, 2] },
+      Doc: { dtype: 'i32', shape: [4] },
+    });
+    expect(bad.ok ? [] : bad.diagnostics.map((d) => d.code)).toEqual(['E603']);
+  });
+});

@@ -31,16 +31,22 @@ describe('syntax errors', () => {
     expect(items(source)).toEqual(['input Q[b p]', 'input K[b m]', 'output K']);
   });
 
-  it('missing `}` at the end of the file: E011 at the end', () => {
-    const source = 'attention a {\n  output O\n';
+  it('missing `}` at the end of the file: E011 right after the last token', () => {
+    const source = 'attention a {\n  output O\n# trailing comment\n';
     const diagnostics = parseSource(source, 'e.attn').diagnostics;
     expect(diagnostics).toHaveLength(1);
+    const end = source.indexOf('O\n') + 1;
     expect(diagnostics[0]).toMatchObject({
       code: 'E011',
       message: 'unexpected end of file: expected `}`',
-      span: { start: source.length, end: source.length },
+      span: { start: end, end },
     });
-    expect(errors(source)).toEqual(['E011 3:1 unexpected end of file: expected `}`']);
+    expect(errors(source)).toEqual(['E011 2:11 unexpected end of file: expected `}`']);
+  });
+
+  it('a missing operator between two reads: reported where the operator was due', () => {
+    const source = block('S[b] = Q[b] K[b]', 'output S');
+    expect(errors(source)).toEqual(['E010 2:15 expected an operator but found `K`']);
   });
 
   it('missing `=`', () => {
