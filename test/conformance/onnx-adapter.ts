@@ -10,10 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { f16ToF32, tensor, type HostTensor } from '../../compiler/tensor.ts';
 
-export const CASES_DIR = new URL(
-  '../../../shared/conformance/onnx-attention/cases/',
-  import.meta.url,
-);
+export const CASES_DIR = new URL('./onnx-attention/cases/', import.meta.url);
 
 interface JsonTensor {
   readonly role: string;

@@ -1,5 +1,5 @@
 /**
- * The outside judge: every ONNX `Attention` conformance case (shared/conformance/onnx-attention,
+ * The outside judge: every ONNX `Attention` conformance case (test/conformance/onnx-attention,
  * produced by the ONNX reference implementation) on both backends, one named test per case and
  * backend. The math is `stdlib/onnx_attention.attn`; `onnx-adapter.ts` does layout only.
  */
