@@ -13,7 +13,7 @@ import {
   InternalError,
   type Diagnostic,
 } from '../../compiler/diagnostics/diagnostic.ts';
-import type { TensorName } from '../../compiler/ir.ts';
+import type { Program, TensorName } from '../../compiler/ir.ts';
 import { elementCount, type HostTensor } from '../../compiler/tensor.ts';
 import type { CompiledWgsl } from './compile.ts';
 import type { ManifestKernel } from './manifest.ts';
@@ -124,6 +124,15 @@ function getPipelines(device: GPUDevice, compiled: CompiledWgsl): Promise<Pipeli
   return pending;
 }
 
+/** Where a tensor comes from in the spec: its input declaration or its defining statement. */
+function originOf(program: Program, tensor: string) {
+  return (
+    program.inputs.find((i) => i.name === tensor)?.origin ??
+    program.body.find((st) => st.target === tensor)?.origin ??
+    program.origin
+  );
+}
+
 export function createKernel(device: GPUDevice, compiled: CompiledWgsl): Kernel {
   let destroyed = false;
   const { manifest, program } = compiled;
@@ -171,43 +180,34 @@ export function createKernel(device: GPUDevice, compiled: CompiledWgsl): Kernel 
         ]);
       }
     }
+    const at = (span: { start: number; end: number }) => ({ ...span, file: program.file });
     if (manifest.kernels.some((k) => k.f16) && !device.features.has('shader-f16')) {
-      return failure(
-        [],
-        `\`${program.name}\` was compiled with f16 storage but the device lacks the \`shader-f16\` feature; compile without { f16: true }`,
-      );
+      return failure([diagnostic('E504', at(program.origin), [program.name])]);
     }
     const sizes = new Map<string, { elements: number; bytes: number }>();
     const maxBinding = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
     for (const b of manifest.buffers) {
       const elements = evaluateFormula(b.elements, binding);
       const bytes = bufferBytes(elements, b.bytesPerElement);
-      const shape = () => binding.shapes.get(b.tensor as TensorName)?.join(', ') ?? '?';
-      // Kernels address elements with i32 arithmetic.
-      if (elements > 2 ** 31 - 1)
-        return failure(
-          [],
-          `tensor \`${b.tensor}\` of shape [${shape()}] has more than 2^31 - 1 elements`,
-        );
-      if (bytes > maxBinding) {
-        return failure(
-          [],
-          `tensor \`${b.tensor}\` of shape [${shape()}] needs ${bytes} bytes but the device allows ${maxBinding} per storage buffer binding`,
-        );
+      // Kernels address elements with i32 arithmetic, so 2^31 - 1 elements is a hard limit too.
+      const allowed = Math.min(maxBinding, (2 ** 31 - 1) * b.bytesPerElement);
+      if (bytes > allowed) {
+        const shape = binding.shapes.get(b.tensor as TensorName)?.join(', ') ?? '?';
+        return failure([
+          diagnostic('E502', at(originOf(program, b.tensor)), [b.tensor, shape, bytes, allowed]),
+        ]);
       }
       sizes.set(b.tensor, { elements, bytes });
     }
     const dispatches: [number, number, number][] = [];
     for (const k of manifest.kernels) {
-      const size = dispatchSize(
-        evaluateFormula(k.dispatch.workgroups, binding),
-        limits.maxComputeWorkgroupsPerDimension,
-      );
-      if (!size)
-        return failure(
-          [],
-          `kernel \`${k.name}\` needs more workgroups than the device can dispatch`,
-        );
+      const workgroups = evaluateFormula(k.dispatch.workgroups, binding);
+      const size = dispatchSize(workgroups, limits.maxComputeWorkgroupsPerDimension);
+      if (!size) {
+        return failure([
+          diagnostic('E503', at(program.body[k.statement].origin), [k.target, workgroups]),
+        ]);
+      }
       dispatches.push(size);
     }
 

@@ -238,6 +238,22 @@ export const MESSAGES = {
     message: 'the kernel for `{0}` needs {1} storage buffers but the device allows {2}',
     hint: 'split the spec into smaller attention blocks',
   },
+  E502: {
+    severity: 'error',
+    message:
+      'tensor `{0}` of shape [{1}] needs {2} bytes but the device allows {3} per storage buffer',
+    hint: 'run smaller shapes (fewer heads or a shorter sequence per call)',
+  },
+  E503: {
+    severity: 'error',
+    message: 'the kernel for `{0}` needs {1} workgroups, more than the device can dispatch',
+    hint: 'run smaller shapes (fewer heads or a shorter sequence per call)',
+  },
+  E504: {
+    severity: 'error',
+    message: '`{0}` was compiled with f16 storage but the device has no `shader-f16` feature',
+    hint: 'compile without `f16: true`, or request `shader-f16` when creating the device',
+  },
 
   // ── E6xx: binding at run time (inputs, shapes, parameters) ────────────────────────────
   E601: {

@@ -71,8 +71,24 @@ function goodHostTensors(): Record<string, HostTensor> {
 }
 
 /** A device stub with only the limits and features `run` consults before touching the GPU. */
-function deviceWithStorageLimit(limit: number): GPUDevice {
-  return { limits: { maxStorageBuffersPerShaderStage: limit }, features: new Set() } as never;
+function stubDevice(
+  limits: Partial<Record<keyof GPUSupportedLimits, number>> = {},
+  features: string[] = [],
+): GPUDevice {
+  const defaults = {
+    maxStorageBuffersPerShaderStage: 16,
+    maxStorageBufferBindingSize: 2 ** 27,
+    maxBufferSize: 2 ** 30,
+    maxComputeWorkgroupsPerDimension: 65535,
+  };
+  return { limits: { ...defaults, ...limits }, features: new Set(features) } as never;
+}
+
+/** Runs the GQA spec on a stub device and returns the diagnostics of the refusal. */
+async function runOnStub(device: GPUDevice): Promise<readonly Diagnostic[]> {
+  const kernel = createKernel(device, compileWgsl(program(RUNTIME_SPEC)));
+  const result = await kernel.run(goodHostTensors());
+  return result.ok ? [] : result.diagnostics;
 }
 
 export const RUNTIME_CASES: readonly RuntimeCase[] = [
@@ -80,10 +96,31 @@ export const RUNTIME_CASES: readonly RuntimeCase[] = [
     code: 'E501',
     title: 'a kernel needs more storage buffers than the device allows',
     message: 'the kernel for `S` needs 4 storage buffers but the device allows 2',
+    run: () => runOnStub(stubDevice({ maxStorageBuffersPerShaderStage: 2 })),
+  },
+  {
+    code: 'E502',
+    title: 'a tensor is larger than a storage buffer binding may be',
+    // Q, the first buffer, is [B, HQ, P, E] = [2, 4, 3, 8] f32: 96 elements, 768 bytes.
+    message:
+      'tensor `Q` of shape [2, 4, 3, 8] needs 768 bytes but the device allows 256 per storage buffer',
+    run: () => runOnStub(stubDevice({ maxStorageBufferBindingSize: 256 })),
+  },
+  {
+    code: 'E503',
+    title: 'a kernel needs more workgroups than the device can dispatch',
+    // 120 points of S in workgroups of 64: 2 workgroups, but a 1 × 1 grid holds one.
+    message: 'the kernel for `S` needs 2 workgroups, more than the device can dispatch',
+    run: () => runOnStub(stubDevice({ maxComputeWorkgroupsPerDimension: 1 })),
+  },
+  {
+    code: 'E504',
+    title: 'f16 storage on a device without shader-f16',
+    message: '`half` was compiled with f16 storage but the device has no `shader-f16` feature',
     run: async () => {
-      const compiled = compileWgsl(program(RUNTIME_SPEC));
-      const kernel = createKernel(deviceWithStorageLimit(2), compiled);
-      const result = await kernel.run(goodHostTensors());
+      const half = program('attention half {\n  input X[i]: f16\n  Y[i] = 2 * X[i]\n  output Y\n}');
+      const kernel = createKernel(stubDevice(), compileWgsl(half, { f16: true }));
+      const result = await kernel.run({ X: tensor('f16', [3], [1, 2, 3]) });
       return result.ok ? [] : result.diagnostics;
     },
   },
