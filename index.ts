@@ -15,6 +15,13 @@ import { hasErrors, type Diagnostic } from './compiler/diagnostics/diagnostic.ts
 import type { SourceFile } from './compiler/diagnostics/source.ts';
 import type { Program } from './compiler/ir.ts';
 import { selectOutputs } from './compiler/select-outputs.ts';
+import {
+  DEFAULT_LIMITS,
+  type DeviceLimits,
+  type PassContext,
+  type PassName,
+} from './compiler/passes/pass.ts';
+import { runPipeline, type Instrument, type PassNote } from './compiler/passes/pipeline.ts';
 
 export interface CompileOptions {
   /** Shown in diagnostics (`gqa.attn:3:7: error[E203]: ...`). Default `<input>`. */
@@ -25,14 +32,32 @@ export interface CompileOptions {
   readonly outputs?: readonly string[];
   /** Keep f16 inputs as f16 on the GPU (needs the `shader-f16` feature). Default false. */
   readonly f16?: boolean;
+  /**
+   * Which optimizer passes run (`compiler/passes/pipeline.ts`). Default: all of them. `'none'`
+   * gives the unfused cascade, one kernel per statement.
+   */
+  readonly passes?:
+    'none' | { readonly only?: readonly PassName[]; readonly skip?: readonly PassName[] };
+  /** The device's limits: tile sizes are chosen to fit them. Default: WebGPU's minimums. */
+  readonly limits?: Partial<DeviceLimits>;
+  /** Tile sizes by index (`{ m: 64, p: 16 }`); they win over the spec's `schedule` block. */
+  readonly tiles?: Readonly<Record<string, number>>;
+  /** Expected extents (`{ E: 64, F: 64 }`) to choose tile sizes for. */
+  readonly extentHints?: Readonly<Record<string, number>>;
+  /** Watch the pipeline (e.g. capture the IR after a pass). */
+  readonly instruments?: readonly Instrument[];
 }
 
 /** One compiled `attention` block. */
 export interface CompiledSpec {
   readonly name: string;
-  /** The checked IR: what `interpret` runs and `printProgram` prints. */
+  /** The checked IR, as written (outputs selected): the reference `interpret` runs. */
   readonly program: Program;
-  /** WGSL kernels + manifest: what `createKernel` runs. */
+  /** The IR after the optimizer's passes: what the kernels compute. `interpret` runs it too. */
+  readonly scheduled: Program;
+  /** What each pass did, or why it did not apply (`attnc explain` prints these). */
+  readonly notes: readonly PassNote[];
+  /** WGSL kernels + manifest of the scheduled IR: what `createKernel` runs. */
   readonly wgsl: CompiledWgsl;
 }
 
@@ -65,13 +90,20 @@ export function compile(text: string, options: CompileOptions = {}): CompileResu
       );
     }
   }
+  const ctx: PassContext = {
+    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    extentHints: options.extentHints ?? {},
+    tileOverrides: options.tiles ?? {},
+  };
   const specs = programs.map((program) => {
     const selected = options.outputs ? selectOutputs(program, options.outputs) : program;
-    return {
-      name: program.name,
-      program: selected,
-      wgsl: compileWgsl(selected, { f16: options.f16 }),
-    };
+    const passes = options.passes ?? {};
+    const { program: scheduled, notes } =
+      passes === 'none'
+        ? { program: selected, notes: [] }
+        : runPipeline(selected, ctx, { ...passes, instruments: options.instruments });
+    const wgsl = compileWgsl(scheduled, { f16: options.f16 });
+    return { name: program.name, program: selected, scheduled, notes, wgsl };
   });
   return { ok: true, specs, diagnostics: front.diagnostics, source: front.source };
 }
@@ -96,6 +128,14 @@ export {
 } from './backends/wgsl/runtime.ts';
 export type { Manifest } from './backends/wgsl/manifest.ts';
 export { selectOutputs } from './compiler/select-outputs.ts';
+export {
+  PIPELINE,
+  PASS_NAMES,
+  runPipeline,
+  type Instrument,
+  type PassNote,
+} from './compiler/passes/pipeline.ts';
+export { DEFAULT_LIMITS, type DeviceLimits, type PassName } from './compiler/passes/pass.ts';
 export { printProgram, printPrograms } from './compiler/ir-print.ts';
 export {
   formatDiagnostic,

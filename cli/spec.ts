@@ -6,7 +6,6 @@
 import { readFile } from 'node:fs/promises';
 import {
   compile,
-  compileWgsl,
   formatDiagnostics,
   type CompiledSpec,
   type CompiledWgsl,
@@ -17,6 +16,7 @@ import type { NodeBackend, NodeDevice } from '../node.ts';
 // Not in the public API: diagnostics carry offsets, and JSON output adds 1-based positions.
 import { positionOf } from '../compiler/diagnostics/source.ts';
 import { EXIT, UnavailableError, UsageError, type Io } from './command.ts';
+import type { PipelineOptions } from './passes.ts';
 
 /** Thrown after the problem was already printed (diagnostics): just exit with `code`. */
 export class ReportedError extends Error {
@@ -62,9 +62,11 @@ export interface LoadedSpecs {
   readonly path: string;
   readonly source: SourceFile;
   readonly specs: readonly CompiledSpec[];
+  /** How they were compiled, to compile again for a device (`wgslFor`). */
+  readonly options: LoadOptions;
 }
 
-export interface LoadOptions {
+export interface LoadOptions extends PipelineOptions {
   readonly attention?: string;
   readonly outputs?: readonly string[];
   readonly f16?: boolean;
@@ -88,7 +90,7 @@ export async function loadSpecs(
   }
   printDiagnostics(io, result.diagnostics, result.source, json);
   if (!result.ok) throw new ReportedError(EXIT.usage);
-  return { path, source: result.source, specs: result.specs };
+  return { path, source: result.source, specs: result.specs, options };
 }
 
 /** The one block a command works on: `--attention NAME`, or the file's only block. */
@@ -138,11 +140,21 @@ export async function openDevice(backend: NodeBackend): Promise<NodeDevice> {
   return found;
 }
 
-/** The kernels for `device`: f16 inputs stay f16 on the GPU when it has `shader-f16`. */
-export function wgslFor(spec: CompiledSpec, device: GPUDevice): CompiledWgsl {
+/**
+ * The kernels for `device`: compiled again with the device's limits (tile sizes are chosen to
+ * fit them), and with f16 inputs kept as f16 when it has `shader-f16`.
+ */
+export function wgslFor(loaded: LoadedSpecs, spec: CompiledSpec, device: GPUDevice): CompiledWgsl {
   const f16 =
     device.features.has('shader-f16') && spec.program.inputs.some((i) => i.dtype === 'f16');
-  return f16 ? compileWgsl(spec.program, { f16: true }) : spec.wgsl;
+  const result = compile(loaded.source.text, {
+    ...loaded.options,
+    fileName: loaded.path,
+    attention: spec.name,
+    f16,
+    limits: device.limits,
+  });
+  return result.ok ? result.specs[0].wgsl : spec.wgsl;
 }
 
 /** A failed run (bind errors, device limits): diagnostics or the message, then exit 2. */

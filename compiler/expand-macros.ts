@@ -59,7 +59,7 @@ export function expandMacros(module: ast.Module, bag: DiagnosticBag): ast.Module
 function namesOf(block: ast.Attention): Map<string, Span> {
   const taken = new Map<string, Span>();
   for (const item of block.items) {
-    if (item.kind === 'output' || item.kind === 'error') continue;
+    if (item.kind === 'output' || item.kind === 'error' || item.kind === 'schedule') continue;
     const id = item.kind === 'equation' || item.kind === 'init' ? item.target : item.name;
     if (!taken.has(id.text)) taken.set(id.text, id.span);
   }

@@ -7,7 +7,7 @@
  * printed in their canonical term order, and parentheses appear only where precedence needs them.
  */
 import { assertNever } from './diagnostics/diagnostic.ts';
-import type { Affine, Atom, Expr, Program, Statement } from './ir.ts';
+import type { Affine, Atom, Expr, Program, Schedule, Statement } from './ir.ts';
 
 /** Binding strength, loosest first; the grammar's precedence levels. */
 const enum Prec {
@@ -24,8 +24,15 @@ const wrap = (text: string, own: Prec, needed: Prec): string => (own < needed ? 
 
 // ── Index expressions ────────────────────────────────────────────────────────────────────
 
+/** Print order of terms: indices, then symbols, then the rest; larger coefficients first. */
+const printRank = (t: Affine['terms'][number]) =>
+  t.atom.kind === 'index' ? 0 : t.atom.kind === 'symbol' ? 1 : 2;
+
 export function printAffine(a: Affine, needed: Prec = Prec.Or): string {
-  const parts: { negative: boolean; text: string; prec: Prec }[] = a.terms.map((t) => {
+  const terms = [...a.terms].sort(
+    (x, y) => printRank(x) - printRank(y) || Math.abs(y.coeff) - Math.abs(x.coeff),
+  );
+  const parts: { negative: boolean; text: string; prec: Prec }[] = terms.map((t) => {
     const magnitude = Math.abs(t.coeff);
     const atom = printAtom(t.atom, magnitude === 1 ? Prec.Multiplicative : Prec.Unary);
     return magnitude === 1
@@ -173,6 +180,17 @@ export function printStatement(s: Statement): string[] {
   ];
 }
 
+/** The `schedule { ... }` block, or nothing when the schedule is empty. */
+export function printSchedule(s: Schedule): string[] {
+  const entries = [
+    ...s.tiles.map((t) => `tile ${t.index} = ${t.size}`),
+    ...s.fused.map((t) => `fuse ${t}`),
+    ...s.groups.map((g) => `group ${g.index} / ${g.by}`),
+    ...s.splits.map((i) => `split ${i}`),
+  ];
+  return entries.length === 0 ? [] : ['schedule {', ...entries.map((e) => `  ${e}`), '}'];
+}
+
 export function printProgram(p: Program): string {
   const lines: string[] = [];
   for (const input of p.inputs)
@@ -185,6 +203,7 @@ export function printProgram(p: Program): string {
     lines.push(`const ${c.name} = ${c.type === 'i32' ? printAffine(c.value) : printExpr(c.value)}`);
   for (const s of p.body) lines.push(...printStatement(s));
   lines.push(`output ${p.outputs.join(', ')}`);
+  lines.push(...printSchedule(p.schedule));
   return `attention ${p.name} {\n${lines.map((l) => `  ${l}`).join('\n')}\n}\n`;
 }
 

@@ -244,6 +244,31 @@ export interface IndexDecl {
   readonly extent: string;
 }
 
+// ── Schedule ─────────────────────────────────────────────────────────────────────────────
+
+/**
+ * How to run a program, kept apart from what it computes (Halide's algorithm / schedule split).
+ * Written by the user in `schedule { ... }` or by the passes, printed back in the same form, and
+ * never part of the math: the interpreter ignores it, and every entry's effect on the IR
+ * itself (tiling rewrites indices, fusion rewrites the cascade) is already in the statements.
+ */
+export interface Schedule {
+  /**
+   * `tile m = 64`: the size of one partition of an index. For a key index, the `tile` pass
+   * partitions it in the IR (`m → m1, m0`); for a query index, it is how many queries one
+   * workgroup serves (a mapping, so the IR keeps `p` whole).
+   */
+  readonly tiles: readonly { readonly index: IndexName; readonly size: number }[];
+  /** `fuse O`: the cascade that produces `O` runs as one kernel (recorded by the `fuse` pass). */
+  readonly fused: readonly TensorName[];
+  /** `group hq / G`: one workgroup serves the `G` query heads that share a key/value head. */
+  readonly groups: readonly { readonly index: IndexName; readonly by: string }[];
+  /** `split m`: the key range may be split across workgroups and merged (decided at run time). */
+  readonly splits: readonly IndexName[];
+}
+
+export const EMPTY_SCHEDULE: Schedule = { tiles: [], fused: [], groups: [], splits: [] };
+
 export interface Program {
   readonly name: string;
   /** The file the spec came from (diagnostic spans refer to it). */
@@ -257,6 +282,7 @@ export interface Program {
   /** In dependency order: a statement reads only inputs and tensors defined before it. */
   readonly body: readonly Statement[];
   readonly outputs: readonly TensorName[];
+  readonly schedule: Schedule;
   readonly origin: Span;
 }
 

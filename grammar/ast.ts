@@ -27,7 +27,14 @@ export interface Attention {
 }
 
 export type Item =
-  InputDecl | ParamDecl | ConstDecl | OutputDecl | EquationStmt | InitStmt | ErrorNode;
+  | InputDecl
+  | ParamDecl
+  | ConstDecl
+  | OutputDecl
+  | EquationStmt
+  | InitStmt
+  | ScheduleBlock
+  | ErrorNode;
 
 /** `input Q[b, h, p, e]` or `input Mask[b, p, m]: bool` */
 export interface InputDecl {
@@ -81,6 +88,27 @@ export interface InitStmt {
   readonly target: Identifier;
   readonly subscripts: readonly Expr[];
   readonly value: Expr;
+  readonly span: Span;
+}
+
+/** `schedule { ... }`: directives for the passes and the backend, not part of the math. */
+export interface ScheduleBlock {
+  readonly kind: 'schedule';
+  readonly entries: readonly ScheduleEntry[];
+  readonly span: Span;
+}
+
+/**
+ * One directive: `tile m = 64` (verb, target, number), `group hq / G` (verb, target, divisor),
+ * `fuse O` or `split m` (verb, target). The checker knows the verbs.
+ */
+export interface ScheduleEntry {
+  readonly kind: 'schedule-entry';
+  readonly verb: Identifier;
+  readonly target: Identifier;
+  /** `=` before a number, `/` (or, wrongly, `*` `%`) before a name, null for none. */
+  readonly operator: '=' | '/' | '*' | '%' | null;
+  readonly value: NumberLiteral | Identifier | null;
   readonly span: Span;
 }
 

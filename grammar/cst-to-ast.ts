@@ -159,6 +159,7 @@ export class AstBuilder extends BaseVisitor implements cst.ICstNodeVisitor<Span,
       children.constDecl?.[0] ??
       children.outputDecl?.[0] ??
       children.initStmt?.[0] ??
+      children.scheduleBlock?.[0] ??
       children.equation?.[0];
     if (!node || node.recoveredNode) return this.error(span);
     this.damaged = false;
@@ -225,6 +226,27 @@ export class AstBuilder extends BaseVisitor implements cst.ICstNodeVisitor<Span,
         : null,
       span,
     };
+  }
+
+  scheduleBlock(children: cst.ScheduleBlockCstChildren, span = this.eof): ast.ScheduleBlock {
+    const entries = (children.scheduleEntry ?? []).map((node: cst.ScheduleEntryCstNode) =>
+      this.scheduleEntry(node.children, this.nodeSpan(node, empty(span.end))),
+    );
+    return { kind: 'schedule', entries, span };
+  }
+
+  scheduleEntry(children: cst.ScheduleEntryCstChildren, span = this.eof): ast.ScheduleEntry {
+    const [verb, target, divisor] = (children.Identifier ?? []).map((t) => this.identifier(t));
+    const number = children.NumberLiteral?.[0];
+    let value: ast.NumberLiteral | ast.Identifier | null = divisor ?? null;
+    const op = children.MultiplicativeOperator?.[0];
+    if (number) {
+      const parsed = this.number(number, this.tokenSpan(number));
+      if (parsed.kind === 'number') value = parsed;
+      else this.damaged = true;
+    }
+    const operator = number ? '=' : op ? (op.image as '/' | '*' | '%') : null;
+    return { kind: 'schedule-entry', verb, target, operator, value, span };
   }
 
   /** The filter's expression, without the `where` keyword. */

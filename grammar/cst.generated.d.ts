@@ -35,6 +35,7 @@ export type ItemCstChildren = {
   constDecl?: ConstDeclCstNode[];
   outputDecl?: OutputDeclCstNode[];
   initStmt?: InitStmtCstNode[];
+  scheduleBlock?: ScheduleBlockCstNode[];
   equation?: EquationCstNode[];
 };
 
@@ -116,6 +117,31 @@ export type EquationCstChildren = {
   Equals: IToken[];
   expression: ExpressionCstNode[];
   filter?: FilterCstNode[];
+};
+
+export interface ScheduleBlockCstNode extends CstNode {
+  name: "scheduleBlock";
+  children: ScheduleBlockCstChildren;
+}
+
+export type ScheduleBlockCstChildren = {
+  Schedule: IToken[];
+  LBrace: IToken[];
+  scheduleEntry?: ScheduleEntryCstNode[];
+  Semicolon?: IToken[];
+  RBrace: IToken[];
+};
+
+export interface ScheduleEntryCstNode extends CstNode {
+  name: "scheduleEntry";
+  children: ScheduleEntryCstChildren;
+}
+
+export type ScheduleEntryCstChildren = {
+  Identifier: (IToken)[];
+  Equals?: IToken[];
+  NumberLiteral?: IToken[];
+  MultiplicativeOperator?: IToken[];
 };
 
 export interface FilterCstNode extends CstNode {
@@ -316,6 +342,8 @@ export interface ICstNodeVisitor<IN, OUT> extends ICstVisitor<IN, OUT> {
   outputDecl(children: OutputDeclCstChildren, param?: IN): OUT;
   initStmt(children: InitStmtCstChildren, param?: IN): OUT;
   equation(children: EquationCstChildren, param?: IN): OUT;
+  scheduleBlock(children: ScheduleBlockCstChildren, param?: IN): OUT;
+  scheduleEntry(children: ScheduleEntryCstChildren, param?: IN): OUT;
   filter(children: FilterCstChildren, param?: IN): OUT;
   typeAnnotation(children: TypeAnnotationCstChildren, param?: IN): OUT;
   indexList(children: IndexListCstChildren, param?: IN): OUT;

@@ -69,6 +69,10 @@ interface Facts {
   readonly reductionBodies: Set<number>;
   /** Offsets covered by `attention` blocks. */
   readonly blocks: readonly Span[];
+  /** First token of each `schedule` directive: one per line, indented one level deeper. */
+  readonly scheduleEntries: Set<number>;
+  /** Offsets of the `}` closing a `schedule` block. */
+  readonly scheduleCloses: Set<number>;
 }
 
 function collectFacts(module: ast.Module): Facts {
@@ -78,6 +82,8 @@ function collectFacts(module: ast.Module): Facts {
     unaryOps: new Set(),
     reductionBodies: new Set(),
     blocks: module.attentions.map((a) => a.span),
+    scheduleEntries: new Set(),
+    scheduleCloses: new Set(),
   };
   const expr = (e: ast.Expr): void => {
     switch (e.kind) {
@@ -118,6 +124,10 @@ function collectFacts(module: ast.Module): Facts {
         case 'init':
           item.subscripts.forEach(expr);
           expr(item.value);
+          break;
+        case 'schedule':
+          for (const entry of item.entries) facts.scheduleEntries.add(entry.span.start);
+          facts.scheduleCloses.add(item.span.end - 1);
           break;
         default:
           break;
@@ -177,6 +187,7 @@ class Layout {
     const newlines = (gap.match(/\n/g) ?? []).length;
     const itemEnd = this.facts.itemStarts.get(t.startOffset);
     const startsItem = itemEnd !== undefined;
+    const startsEntry = this.facts.scheduleEntries.has(t.startOffset);
     if (startsItem) {
       this.itemEnd = itemEnd;
       this.brackets = [];
@@ -195,6 +206,7 @@ class Layout {
       is(prev, Comment) ||
       comment ||
       startsItem ||
+      startsEntry ||
       is(t, Attention) ||
       is(t, RBrace) ||
       is(prev, LBrace) ||
@@ -202,7 +214,9 @@ class Layout {
       (newlines > 0 && this.inItem(t.startOffset));
 
     if (breakHere) {
-      const topLevelAfterBlock = is(prev, RBrace) && !this.inBlock(t.startOffset);
+      const closesBlock = (x: IToken) => this.facts.blocks.some((b) => x.startOffset === b.end - 1);
+      const topLevelAfterBlock =
+        is(prev, RBrace) && closesBlock(prev!) && !this.inBlock(t.startOffset);
       const blankAllowed =
         !is(t, RBrace) && !is(prev, LBrace) && !(this.inItem(t.startOffset) && !startsItem);
       const blank = topLevelAfterBlock || (newlines >= 2 && blankAllowed);
@@ -224,7 +238,8 @@ class Layout {
   }
 
   private indentOf(t: IToken, startsItem: boolean): number {
-    if (startsItem) return INDENT.length;
+    if (startsItem || this.facts.scheduleCloses.has(t.startOffset)) return INDENT.length;
+    if (this.facts.scheduleEntries.has(t.startOffset)) return 2 * INDENT.length;
     if (!this.inBlock(t.startOffset) || !this.inItem(t.startOffset)) return 0;
     const itemIndent = INDENT.length;
     if (is(t, Where)) return itemIndent + CONTINUATION;

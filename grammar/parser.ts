@@ -45,6 +45,7 @@ import {
   RBracket,
   Reducer,
   RParen,
+  Schedule,
   Semicolon,
   Sum,
   True,
@@ -59,6 +60,7 @@ const ITEM_STARTS: readonly TokenType[] = [
   Const,
   Output,
   Init,
+  Schedule,
   Identifier,
 ];
 
@@ -78,6 +80,7 @@ const IDENTIFIER_ROLE: Record<string, string> = {
   paramDecl: 'a param name',
   constDecl: 'a const name',
   typeAnnotation: 'a type (`f32`, `f16`, `i32` or `bool`)',
+  scheduleEntry: 'a schedule directive (`tile`, `fuse`, `group` or `split`) and its operand',
   indexList: AN_INDEX_NAME,
 };
 
@@ -169,6 +172,7 @@ export class AttnParser extends CstParser {
         { ALT: () => this.SUBRULE(this.constDecl) },
         { ALT: () => this.SUBRULE(this.outputDecl) },
         { ALT: () => this.SUBRULE(this.initStmt) },
+        { ALT: () => this.SUBRULE(this.scheduleBlock) },
         { ALT: () => this.SUBRULE(this.equation) },
       ],
       ERR_MSG: 'a declaration or an equation',
@@ -226,6 +230,45 @@ export class AttnParser extends CstParser {
     this.CONSUME(Equals);
     this.SUBRULE(this.expression);
     this.OPTION(() => this.SUBRULE(this.filter));
+  });
+
+  /**
+   * `schedule { tile m = 64; fuse O; group hq / G; split m }`: how to run the block, kept apart
+   * from what it computes. The directive words are plain names (not keywords, so a tensor may
+   * be called `tile`); the checker knows them.
+   */
+  scheduleBlock = this.RULE('scheduleBlock', () => {
+    this.CONSUME(Schedule);
+    this.CONSUME(LBrace);
+    this.MANY(() =>
+      this.OR([
+        { ALT: () => this.SUBRULE(this.scheduleEntry) },
+        { ALT: () => this.CONSUME(Semicolon) },
+      ]),
+    );
+    this.CONSUME(RBrace);
+  });
+
+  /** `VERB NAME`, `VERB NAME = NUMBER` or `VERB NAME / NAME`. */
+  scheduleEntry = this.RULE('scheduleEntry', () => {
+    this.CONSUME(Identifier);
+    this.CONSUME2(Identifier);
+    this.OPTION(() =>
+      this.OR([
+        {
+          ALT: () => {
+            this.CONSUME(Equals);
+            this.CONSUME(NumberLiteral);
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(MultiplicativeOperator);
+            this.CONSUME3(Identifier);
+          },
+        },
+      ]),
+    );
   });
 
   filter = this.RULE('filter', () => {

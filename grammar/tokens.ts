@@ -67,6 +67,7 @@ export const Param = keyword('param');
 export const Const = keyword('const');
 export const Output = keyword('output');
 export const Init = keyword('init');
+export const Schedule = keyword('schedule');
 export const Where = keyword('where');
 export const Sum = keyword('sum', [Reducer]);
 export const Max = keyword('max', [Reducer]);
@@ -132,6 +133,7 @@ export const KEYWORDS = [
   Const,
   Output,
   Init,
+  Schedule,
   Where,
   Sum,
   Max,

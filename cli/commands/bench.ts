@@ -27,6 +27,7 @@ import {
   wgslFor,
   type LoadedSpecs,
 } from '../spec.ts';
+import { PASS_HELP, PASS_OPTIONS, pipelineOptions } from '../passes.ts';
 
 interface Timing {
   readonly backend: string;
@@ -90,7 +91,7 @@ async function benchSpec(
   if (options.backend !== 'cpu') {
     const { device, description } = await openDevice(webgpuBackend(io));
     io.out(`webgpu device: ${description}\n`);
-    const kernel = createKernel(device, wgslFor(spec, device));
+    const kernel = createKernel(device, wgslFor(loaded, spec, device));
     const once = async () => {
       const result = await kernel.run(inputs, { params });
       if (!result.ok) failRun(io, result, loaded.source, options.json);
@@ -126,8 +127,11 @@ Options:
 
 Exit codes: 0 ok, 2 bad spec or arguments, 69 no WebGPU adapter, 70 internal compiler error.
 
+${PASS_HELP}
+
 ${COMMON_HELP}`,
   options: {
+    ...PASS_OPTIONS,
     ...COMMON_OPTIONS,
     attention: { type: 'string' },
     dims: { type: 'string', multiple: true },
@@ -147,6 +151,7 @@ ${COMMON_HELP}`,
     const params = parseParams(keyValues(stringList(values, 'set'), 'set'));
     const dims = keyValues(stringList(values, 'dims'), 'dims', true);
     const loaded = await loadSpecs(positionals[0], io, json, {
+      ...pipelineOptions(values),
       attention: stringOption(values, 'attention'),
     });
     const spec = onlySpec(loaded);

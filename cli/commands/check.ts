@@ -36,6 +36,7 @@ import {
   wgslFor,
   type LoadedSpecs,
 } from '../spec.ts';
+import { PASS_HELP, PASS_OPTIONS, pipelineOptions } from '../passes.ts';
 
 export interface Mismatch {
   readonly maxAbs: number;
@@ -88,7 +89,7 @@ async function checkSpec(
   io.out(`${spec.name}: ${extents}\n`);
   const cpu = interpret(spec.program, inputs, { params: options.params });
   if (!cpu.ok) failRun(io, cpu, loaded.source, options.json);
-  const kernel = createKernel(device, wgslFor(spec, device));
+  const kernel = createKernel(device, wgslFor(loaded, spec, device));
   const gpu = await kernel.run(inputs, { params: options.params });
   kernel.destroy();
   if (!gpu.ok) failRun(io, gpu, loaded.source, options.json);
@@ -135,8 +136,11 @@ Exit codes: 0 every output within tolerance, 1 a mismatch, 2 bad spec or argumen
 69 no WebGPU adapter (an environment problem: install Mesa with \`npm run setup\`),
 70 internal compiler error.
 
+${PASS_HELP}
+
 ${COMMON_HELP}`,
   options: {
+    ...PASS_OPTIONS,
     ...COMMON_OPTIONS,
     attention: { type: 'string' },
     dims: { type: 'string', multiple: true },
@@ -156,6 +160,7 @@ ${COMMON_HELP}`,
     const params = parseParams(keyValues(stringList(values, 'set'), 'set'));
     const backend = webgpuBackend(io, stringOption(values, 'backend'));
     const loaded = await loadSpecs(positionals[0], io, json, {
+      ...pipelineOptions(values),
       attention: stringOption(values, 'attention'),
     });
     // Every argument is checked before the device is opened: mistakes fail fast, GPU or not.

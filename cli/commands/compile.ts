@@ -12,6 +12,7 @@ import {
   type Command,
 } from '../command.ts';
 import { loadSpecs } from '../spec.ts';
+import { PASS_HELP, PASS_OPTIONS, pipelineOptions } from '../passes.ts';
 
 export const compileCommand: Command = {
   name: 'compile',
@@ -32,8 +33,11 @@ Options:
 
 Exit codes: 0 ok, 2 bad spec or arguments, 70 internal compiler error.
 
+${PASS_HELP}
+
 ${COMMON_HELP}`,
   options: {
+    ...PASS_OPTIONS,
     ...COMMON_OPTIONS,
     output: { type: 'string', short: 'o' },
     attention: { type: 'string' },
@@ -46,6 +50,7 @@ ${COMMON_HELP}`,
     if (dir === undefined) throw new UsageError('compile needs -o DIR');
     const outputs = ((values.out as string[] | undefined) ?? []).flatMap((o) => o.split(','));
     const loaded = await loadSpecs(positionals[0], io, json, {
+      ...pipelineOptions(values),
       attention: stringOption(values, 'attention'),
       outputs: outputs.length > 0 ? outputs : undefined,
       f16: values.f16 === true,

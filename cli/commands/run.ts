@@ -31,6 +31,7 @@ import {
   webgpuBackend,
   wgslFor,
 } from '../spec.ts';
+import { PASS_HELP, PASS_OPTIONS, pipelineOptions } from '../passes.ts';
 
 async function readNpy(path: string): Promise<HostTensor> {
   let bytes: Uint8Array;
@@ -85,8 +86,11 @@ Options:
 Exit codes: 0 ok, 2 bad spec, inputs or arguments (bind errors print as diagnostics),
 69 no WebGPU adapter, 70 internal compiler error.
 
+${PASS_HELP}
+
 ${COMMON_HELP}`,
   options: {
+    ...PASS_OPTIONS,
     ...COMMON_OPTIONS,
     in: { type: 'string', multiple: true },
     out: { type: 'string', multiple: true },
@@ -108,6 +112,7 @@ ${COMMON_HELP}`,
     const params = parseParams(keyValues(stringList(values, 'set'), 'set'));
 
     const loaded = await loadSpecs(positionals[0], io, json, {
+      ...pipelineOptions(values),
       attention: stringOption(values, 'attention'),
       outputs: outputFiles.size > 0 ? [...outputFiles.keys()] : undefined,
     });
@@ -126,7 +131,7 @@ ${COMMON_HELP}`,
       where = 'the CPU interpreter';
     } else {
       const { device, description } = await openDevice(webgpuBackend(io));
-      const kernel = createKernel(device, wgslFor(spec, device));
+      const kernel = createKernel(device, wgslFor(loaded, spec, device));
       const result = await kernel.run(inputs, { params });
       kernel.destroy();
       if (!result.ok) failRun(io, result, loaded.source, json);

@@ -14,6 +14,7 @@ import { ExtentTable } from './extents.ts';
 import { stableTopologicalOrder } from './order.ts';
 import { closest } from './names.ts';
 import { buildScope, type BlockScope, type Definition } from './scope.ts';
+import { checkSchedule } from './schedule.ts';
 import { checkDefinition } from './statements.ts';
 
 export interface CheckResult {
@@ -117,7 +118,8 @@ function checkAttention(block: ast.Attention, bag: DiagnosticBag, file: string):
   // Unbound extents after a failed statement are usually that statement's fault: don't cascade.
   if (!failedAnywhere(scope)) extents.reportUnbound();
   const outputs = checkOutputs(block, scope, bag);
-  if (failedAnywhere(scope)) return null;
+  const schedule = checkSchedule(block, scope, bag);
+  if (failedAnywhere(scope) || bag.hasErrors) return null;
 
   const inputs: InputDecl[] = [...scope.inputs.values()].map((d) => ({
     name: d.name.text as TensorName,
@@ -136,6 +138,7 @@ function checkAttention(block: ast.Attention, bag: DiagnosticBag, file: string):
       .map((i) => ({ name: i as IndexName, extent: extentName(i) })),
     body,
     outputs,
+    schedule,
     origin: block.span,
   };
 }

@@ -255,6 +255,27 @@ export const MESSAGES = {
     hint: 'compile without `f16: true`, or request `shader-f16` when creating the device',
   },
 
+  E510: {
+    severity: 'error',
+    message: 'unknown schedule directive `{0}`',
+    hint: 'the directives are `tile INDEX = SIZE`, `fuse TENSOR`, `group INDEX / CONST` and `split INDEX`',
+  },
+  E511: {
+    severity: 'error',
+    message: '`{0}` is written `{1}`',
+    hint: 'for example: {2}',
+  },
+  E512: {
+    severity: 'error',
+    message: 'the schedule names `{0}`, which is not {1} of `{2}`',
+    hint: undefined,
+  },
+  E513: {
+    severity: 'error',
+    message: 'tile size {0} must be an integer from 1 to 1024',
+    hint: 'tiles of 16 to 128 suit most devices; leave `tile` out to let the compiler choose',
+  },
+
   // ── E6xx: binding at run time (inputs, shapes, parameters) ────────────────────────────
   E601: {
     severity: 'error',

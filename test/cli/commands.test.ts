@@ -6,7 +6,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InternalError, checkSource } from '../../index.ts';
+import { InternalError, checkSource, compile } from '../../index.ts';
 import { COMMANDS, runCli, useColor } from '../../cli/attnc.ts';
 import { compareOutputs } from '../../cli/commands/check.ts';
 import type { Command, Io } from '../../cli/command.ts';
@@ -206,20 +206,43 @@ describe('check: comparing outputs', () => {
 
 describe('explain', () => {
   it.each(SPECS)(
-    '%s: the output checks to the same IR, one kernel line per statement',
+    '%s: the output checks to the IR after the passes, and with --passes none to the checked IR',
     async (spec) => {
+      const text = await readFile(join(ROOT, spec), 'utf8');
+      const compiled = compile(text, { fileName: spec });
+      if (!compiled.ok) throw new Error(`${spec} does not compile`);
       const r = await callAttnc(['explain', spec]);
       expect(r.code).toBe(0);
-      const original = checkSource(await readFile(join(ROOT, spec), 'utf8'), spec);
       const again = checkSource(r.stdout, 'explained.attn');
       expect(again.diagnostics).toEqual([]);
-      expect(again.programs).toHaveLength(original.programs.length);
-      again.programs.forEach((p, i) => expect(programsEqual(p, original.programs[i])).toBe(true));
-      const kernels = r.stdout.split('\n').filter((l) => /^# {3}k\d+_/.test(l));
+      expect(again.programs).toHaveLength(compiled.specs.length);
+      again.programs.forEach((p, i) =>
+        expect(programsEqual(p, compiled.specs[i].scheduled)).toBe(true),
+      );
+      for (const s of compiled.specs) expect(r.stdout).toContain(`# ${s.name}: passes`);
+
+      const unfused = await callAttnc(['explain', spec, '--passes', 'none']);
+      const original = checkSource(text, spec);
+      const plain = checkSource(unfused.stdout, 'explained.attn');
+      plain.programs.forEach((p, i) => expect(programsEqual(p, original.programs[i])).toBe(true));
+      const kernels = unfused.stdout.split('\n').filter((l) => /^# {3}k\d+_/.test(l));
       expect(kernels).toHaveLength(original.programs.reduce((n, p) => n + p.body.length, 0));
-      expect(r.stdout).toContain('# Passes: none');
     },
   );
+
+  it('--after stops after a pass, and --no-PASS skips one', async () => {
+    const after = await callAttnc(['explain', 'stdlib/gqa.attn', '--after', 'tile']);
+    expect(after.stdout).toMatch(/tile +applied/);
+    expect(after.stdout).toMatch(/fuse +skipped: not selected/);
+    expect(after.stdout).toContain('const M1 = ');
+    expect(after.stdout).not.toContain('O_racc');
+    const noGroup = await callAttnc(['explain', 'stdlib/gqa.attn', '--no-head-grouping']);
+    expect(noGroup.stdout).toMatch(/head-grouping +skipped: not selected/);
+    expect(noGroup.stdout).not.toContain('group hq / G');
+    const tiled = await callAttnc(['explain', 'stdlib/gqa.attn', '--tile', 'm=16']);
+    expect(tiled.stdout).toContain('tile m = 16');
+    expect((await callAttnc(['explain', 'stdlib/gqa.attn', '--after', 'fusion'])).code).toBe(2);
+  });
 });
 
 describe('compile, run, bench and fmt without a GPU', () => {

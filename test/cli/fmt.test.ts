@@ -176,6 +176,33 @@ describe('canonical layout', () => {
     );
   });
 
+  it('puts each schedule directive on its own line, one level deeper', () => {
+    const text = [
+      'attention s {',
+      'input X[i, m]',
+      'Y[i] = X[i, m]',
+      'output Y',
+      'schedule { tile m = 64; tile i=16',
+      '  split m }',
+      '}',
+    ].join('\n');
+    expect(fmt(text)).toBe(
+      [
+        'attention s {',
+        '  input X[i, m]',
+        '  Y[i] = X[i, m]',
+        '  output Y',
+        '  schedule {',
+        '    tile m = 64',
+        '    tile i = 16',
+        '    split m',
+        '  }',
+        '}',
+        '',
+      ].join('\n'),
+    );
+  });
+
   it('aligns the trailing comments of consecutive lines', () => {
     const text =
       'attention a {\n  input X[i]  # x\n  param long_name: f32 = 1 # p\n\n  O[i] = X[i] # o\n  output O\n}\n';

@@ -8,6 +8,9 @@ import { checkSource } from '../../compiler/front-end.ts';
 import { irKey } from '../../compiler/ir-equal.ts';
 import { printProgram } from '../../compiler/ir-print.ts';
 import { verifyProgram } from '../../compiler/ir-verify.ts';
+import { DEFAULT_LIMITS } from '../../compiler/passes/pass.ts';
+import { runPipeline } from '../../compiler/passes/pipeline.ts';
+import { selectOutputs } from '../../compiler/select-outputs.ts';
 import { shippedSpecs } from '../helpers/specs.ts';
 
 describe.each(shippedSpecs())('$path', ({ path, text }) => {
@@ -20,6 +23,31 @@ describe.each(shippedSpecs())('$path', ({ path, text }) => {
 
   test('every program passes the IR verifier', () => {
     for (const p of first.programs) expect(verifyProgram(p), p.name).toEqual([]);
+  });
+
+  test('the IR after every pass prints as .attn that checks to the same IR', () => {
+    for (const p of first.programs) {
+      const outputs = p.outputs.includes('Y' as never) ? selectOutputs(p, ['Y']) : p;
+      runPipeline(
+        outputs,
+        { limits: DEFAULT_LIMITS, extentHints: {}, tileOverrides: {} },
+        {
+          instruments: [
+            {
+              afterPass(pass, _before, after) {
+                const printed = printProgram(after);
+                const again = checkSource(printed, `${path} after ${pass.name}`);
+                expect(
+                  again.diagnostics.map((d) => `${d.code} ${d.message}`),
+                  printed,
+                ).toEqual([]);
+                expect(irKey(again.programs[0]), `${pass.name}:\n${printed}`).toBe(irKey(after));
+              },
+            },
+          ],
+        },
+      );
+    }
   });
 
   test('print → parse → check gives the same IR, and printing is a fixed point', () => {

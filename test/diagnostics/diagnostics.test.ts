@@ -24,8 +24,11 @@ const CASES = readdirSync(CASES_DIR)
   .map((file) => ({ file, name: file.replace(/\.attn$/, '') }));
 const CODES = Object.keys(MESSAGES);
 
-/** Codes whose situations arise only when a checked spec is run: E5xx (device) and E6xx (binding). */
-const isRuntimeCode = (code: string) => /^E[56]\d\d$/.test(code);
+/**
+ * Codes whose situations arise only when a checked spec is run: E50x (device limits) and E6xx
+ * (binding). E51x (the schedule block) are compile-time.
+ */
+const isRuntimeCode = (code: string) => /^E(50\d|6\d\d)$/.test(code);
 
 /**
  * Run-time codes with no case in `runtime-cases.ts`, each with the reason. Empty: every one of

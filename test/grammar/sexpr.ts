@@ -42,5 +42,12 @@ export function sexpr(node: ast.Expr | ast.Item): string {
       return `${node.target.text}[${node.subscripts.map(sexpr).join(' ')}] = ${sexpr(node.value)}${
         node.filter ? ` where ${sexpr(node.filter)}` : ''
       }`;
+    case 'schedule':
+      return `schedule{${node.entries
+        .map(
+          (e) =>
+            `${e.verb.text} ${e.target.text}${e.value ? ` ${e.value.kind === 'number' ? e.value.text : e.value.text}` : ''}`,
+        )
+        .join('; ')}}`;
   }
 }

@@ -23,7 +23,7 @@ import type {
   Statement,
   TensorName,
 } from '../../compiler/ir.ts';
-import { extentName } from '../../compiler/ir.ts';
+import { EMPTY_SCHEDULE, extentName } from '../../compiler/ir.ts';
 import { statementExprs, affinesOf } from '../../compiler/ir-walk.ts';
 
 type Sub = Affine | string | number;
@@ -158,6 +158,7 @@ export function program(
     indices: [...names].sort().map((n) => ({ name: n as IndexName, extent: extentName(n) })),
     body: parts.body,
     outputs: parts.outputs as TensorName[],
+    schedule: EMPTY_SCHEDULE,
     origin: NO_SPAN,
   };
 }
