@@ -166,7 +166,9 @@ export function printExpr(e: Expr, needed: Prec = Prec.Or): string {
 // ── Statements and programs ──────────────────────────────────────────────────────────────
 
 function printRightSide(s: Statement): string {
-  const reduce = s.reduce ? `${s.reduce.op}[${s.reduce.over.join(', ')}] ` : '';
+  const reduce = s.reduce
+    ? `${s.reduce.op}[${[...s.reduce.over, ...(s.reduce.rank ? [s.reduce.rank] : [])].join(', ')}] `
+    : '';
   const filter = s.filter ? ` where ${printExpr(s.filter)}` : '';
   return `${reduce}${printExpr(s.body)}${filter}`;
 }

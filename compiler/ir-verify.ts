@@ -101,7 +101,15 @@ export function verifyProgram(p: Program): string[] {
   const defined = new Set<TensorName>(p.inputs.map((i) => i.name));
   p.body.forEach((s, n) => {
     const where = `statement ${n} (\`${s.target}\`)`;
-    if (defined.has(s.target)) fail(where, 'target defined twice or is an input');
+    const prev = p.body[n - 1];
+    const piece =
+      prev?.target === s.target &&
+      prev.kind === 'equation' &&
+      s.kind === 'equation' &&
+      prev.filter !== null &&
+      s.filter !== null &&
+      prev.indices.join() === s.indices.join();
+    if (defined.has(s.target) && !piece) fail(where, 'target defined twice or is an input');
     const scope = new Set<string>([...s.indices, ...(s.reduce?.over ?? [])]);
     if (scope.size !== s.indices.length + (s.reduce?.over.length ?? 0))
       fail(where, 'an index repeats on the left or overlaps the reduced indices');
@@ -121,13 +129,19 @@ export function verifyProgram(p: Program): string[] {
     const bodyType = typeOf(s.body, where);
     if (bodyType === 'bool' && (s.reduce || s.kind === 'recurrence'))
       fail(where, 'a reduction or recurrence of booleans');
+    if (s.reduce?.op === 'topk') {
+      if (s.kind !== 'equation' || s.reduce.over.length !== 1)
+        fail(where, '`topk` reduces one index in an equation');
+      if (!s.reduce.rank || !s.indices.includes(s.reduce.rank))
+        fail(where, '`topk` has no rank index on the left');
+    } else if (s.reduce?.rank) fail(where, 'only `topk` has a rank index');
     if (s.filter && typeOf(s.filter, where) !== 'bool') fail(where, 'filter is not a condition');
     for (const atom of atomsOfExpr(s.body))
       if (atom.kind === 'read' && !defined.has(atom.tensor) && atom.tensor !== s.target)
         fail(where, `reads \`${atom.tensor}\` before it is defined`);
     defined.add(s.target);
     ranks.set(s.target, s.indices.length);
-    dtypes.set(s.target, bodyType === 'bool' ? 'bool' : 'f32');
+    dtypes.set(s.target, s.reduce?.op === 'topk' ? 'i32' : bodyType === 'bool' ? 'bool' : 'f32');
   });
   for (const o of p.outputs)
     if (!p.body.some((s) => s.target === o)) fail('outputs', `output \`${o}\` is not computed`);

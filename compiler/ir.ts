@@ -77,8 +77,9 @@ import type { Span } from './diagnostics/source.ts';
 export type TensorName = string & { readonly __brand: 'TensorName' };
 export type IndexName = string & { readonly __brand: 'IndexName' };
 
-/** Storage types. Inputs may be any of these; a computed tensor is f32, or bool when its body
- * is a condition (an element-wise mask such as `Same[p, m] = Doc[p] == Doc[m]`). */
+/** Storage types. Inputs may be any of these; a computed tensor is f32, bool when its body is
+ * a condition (an element-wise mask such as `Same[p, m] = Doc[p] == Doc[m]`), or i32 when it is
+ * a `topk` (indices). */
 export type DType = 'f32' | 'f16' | 'i32' | 'bool';
 export type ParamType = 'f32' | 'i32' | 'bool';
 
@@ -178,15 +179,32 @@ export type Expr =
 
 // ── Statements ───────────────────────────────────────────────────────────────────────────
 
-export type ReduceOp = 'sum' | 'max' | 'min';
+export type ReduceOp = 'sum' | 'max' | 'min' | 'topk';
 
+/**
+ * `sum[..]`, `max[..]`, `min[..]` fold the body over the reduced indices. `topk[m, j]` selects:
+ * for each point of the other left-hand indices, the value at rank `j` (0 = largest) is the
+ * index `m` of the `j`-th largest present body value (ties: the smaller `m` first); ranks past
+ * the number of present values are absent. The rank index is on the left, its extent says how
+ * many to keep, and the tensor is i32, so it can be a subscript (a gather: `K[Idx[p, j], e]`).
+ */
 export interface Reduction {
   readonly op: ReduceOp;
-  /** The reduced indices, in the order written. */
+  /** The reduced indices, in the order written (one for `topk`). */
   readonly over: readonly IndexName[];
+  /** `topk` only: the left-hand index that enumerates the selected keys. */
+  readonly rank?: IndexName;
 }
 
-/** `target[indices] = reduce body where filter`; see the file header for the semantics. */
+/**
+ * `target[indices] = reduce body where filter`; see the file header for the semantics.
+ *
+ * A tensor may be defined piecewise: several equations for the same target, each with a filter,
+ * with the same left-hand indices, listed one after another. Each writes only the points where
+ * it is present; a point that no piece writes is absent; where pieces overlap, the later wins.
+ * (Concatenating two key sets: `KC[m, e] = K1[m, e] where m < M1` and
+ * `KC[m, e] = K2[m - M1, e] where m >= M1`.)
+ */
 export interface Equation {
   readonly kind: 'equation';
   readonly target: TensorName;

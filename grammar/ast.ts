@@ -121,7 +121,7 @@ export interface ErrorNode {
 export type BinaryOperator =
   '+' | '-' | '*' | '/' | '%' | '==' | '!=' | '<' | '<=' | '>' | '>=' | '&&' | '||';
 export type UnaryOperator = '-' | '!';
-export type Reducer = 'sum' | 'max' | 'min';
+export type Reducer = 'sum' | 'max' | 'min' | 'topk';
 
 export type Expr =
   | NumberLiteral

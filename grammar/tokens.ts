@@ -48,7 +48,7 @@ export const NUMBER_SYNTAX = /^\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 export const Reducer = createToken({
   name: 'Reducer',
   pattern: Lexer.NA,
-  label: '`sum`, `max` or `min`',
+  label: '`sum`, `max`, `min` or `topk`',
 });
 
 function keyword(word: string, categories: TokenType[] = []): TokenType {
@@ -72,6 +72,7 @@ export const Where = keyword('where');
 export const Sum = keyword('sum', [Reducer]);
 export const Max = keyword('max', [Reducer]);
 export const Min = keyword('min', [Reducer]);
+export const Topk = keyword('topk', [Reducer]);
 export const True = keyword('true');
 export const False = keyword('false');
 
@@ -138,6 +139,7 @@ export const KEYWORDS = [
   Sum,
   Max,
   Min,
+  Topk,
   True,
   False,
 ];

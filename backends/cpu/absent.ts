@@ -48,6 +48,8 @@ export const REDUCERS: Readonly<Record<ReduceOp, Reducer>> = {
   sum: { identity: 0, combine: (acc, value) => acc + value },
   max: { identity: -Infinity, combine: (acc, value) => Math.max(acc, value) },
   min: { identity: Infinity, combine: (acc, value) => Math.min(acc, value) },
+  // `topk` selects rather than folds (compile-stmt.ts `emitTopk`); it has no identity.
+  topk: { identity: NaN, combine: () => NaN },
 };
 
 /** The presence byte of a present element; absent is 0 (what typed arrays start as). */

@@ -38,6 +38,7 @@ export interface StatementKernel {
  * recurrence's type is its init's, which cannot read the target being defined.
  */
 export function targetKind(s: Statement, scope: StatementScope): ElementKind {
+  if (s.reduce?.op === 'topk') return 'int';
   if (s.reduce) return 'real';
   const e = s.kind === 'recurrence' ? s.init : s.body;
   return typeOf(e, { ...scope, loop: () => undefined }) === 'bool' ? 'bool' : 'real';
@@ -98,11 +99,47 @@ function emitEquation(
   w: CodeWriter,
   bind: Bind,
 ): void {
+  if (s.reduce?.op === 'topk') return emitTopk(s, target, scope, w, bind);
   const lhs = unique(s.indices);
   lhs.forEach(bind);
   const offset = w.let(writeOffset(s, target, scope, null));
   emitPoint(s, target, offset, scope, w, bind);
   lhs.forEach(() => w.close());
+}
+
+/**
+ * `topk[m, j]`: per point of the other left-hand indices, collect the present (value, m) pairs
+ * that pass the filter, sort them (largest value first, smaller m first on ties) and write the
+ * first J keys at ranks 0..J-1; ranks past the count stay absent.
+ */
+function emitTopk(
+  s: Equation,
+  target: TensorLayout,
+  scope: Scope,
+  w: CodeWriter,
+  bind: Bind,
+): void {
+  const [key] = s.reduce!.over;
+  const rank = s.reduce!.rank!;
+  const others = unique(s.indices.filter((i) => i !== rank));
+  others.forEach(bind);
+  w.line('const cand = [];');
+  bind(key);
+  const m = scope.loop(key)!.variable;
+  emitFilteredBody(s, scope, w, (value) => {
+    if (value.type !== 'real') throw new InternalError(`topk of a boolean in ${s.target}`);
+    w.line(`cand.push([${value.text}, ${m}]);`);
+  });
+  w.close();
+  w.line('cand.sort((a, b) => b[0] - a[0] || a[1] - b[1]);');
+  bind(rank);
+  const j = scope.loop(rank)!.variable;
+  const offset = w.let(writeOffset(s, target, scope, null));
+  w.open(`if (${j} < cand.length)`);
+  store(target, offset, { text: `cand[${j}][1]`, type: 'real' }, w);
+  w.close();
+  w.close();
+  others.forEach(() => w.close());
 }
 
 /** `init` at step 0, then steps 0..S-1 in order, each writing step s + 1 (ir.ts, Recurrences). */

@@ -6,6 +6,7 @@
  *  3. a statement reads a tensor with the plain subscript `m` on a dimension whose extent is
  *     known: then `M` is that extent, recorded as a synthesised `const M = N` so that the printed
  *     IR says where it came from.
+ * An index whose extent a `const` fixes may read inputs of any extent (outside reads are absent).
  * A plain subscript `p` on a dimension of an *input* whose extent is another input-bound symbol
  * `N` unifies the two, as Einsum notation means: `Doc[p]` and `Doc[m]` say P = N = M. That is
  * recorded as `const P = N` as well, and checked when the kernel runs (E603). Any other
@@ -65,6 +66,9 @@ export class ExtentTable {
       const theirs = this.resolve(dim);
       if (A.affineEqual(mine, theirs)) return;
       if (info.stepAxis === axis && A.affineEqual(A.add(mine, A.constant(1)), theirs)) return;
+      // An index whose extent a const fixes says on purpose how far it runs: it may read an
+      // input of another extent (concatenating key sets), and reads past the input are absent.
+      if (info.kind === 'input' && this.scope.consts.has(extent)) return;
       if (info.kind === 'input' && this.canUnify(extent, theirs)) {
         this.aliases.push({ name: extent, type: 'i32', value: dim, origin: site.nodes[axis].span });
         this.scope.constValues.set(extent, dim);

@@ -84,7 +84,9 @@ function checkAttention(block: ast.Attention, bag: DiagnosticBag, file: string):
   const extents = new ExtentTable(scope);
 
   const inits = groupInits(scope);
-  const defs = new Map(scope.definitions.map((d) => [d.target, d]));
+  // A piecewise tensor has several definitions; they are ordered and checked together.
+  const defs = new Map<string, Definition[]>();
+  for (const d of scope.definitions) defs.set(d.target, [...(defs.get(d.target) ?? []), d]);
   const readsOf = (d: Definition): Set<string> => {
     const out = tensorsIn(d.stmt.value);
     tensorsIn(d.stmt.filter, out);
@@ -101,19 +103,23 @@ function checkAttention(block: ast.Attention, bag: DiagnosticBag, file: string):
       scope.failed.add(d.target);
     }
   }
-  const order = stableTopologicalOrder(
-    scope.definitions.map((d) => d.target),
-    (t) => [...readsOf(defs.get(t)!)].filter((r) => defs.has(r)),
+  const order = stableTopologicalOrder([...defs.keys()], (t) =>
+    defs
+      .get(t)!
+      .flatMap((d) => [...readsOf(d)])
+      .filter((r) => defs.has(r)),
   );
   if (order.cycle) {
-    const first = defs.get(order.cycle[0])!;
+    const first = defs.get(order.cycle[0])![0];
     bag.report('E402', first.stmt.target.span, [order.cycle.map((n) => `\`${n}\``).join(' uses ')]);
   }
 
   const body: Statement[] = [];
   for (const target of order.order) {
-    const s = checkDefinition(defs.get(target)!, scope, extents, (t) => inits.get(t) ?? []);
-    if (s) body.push(s);
+    for (const d of defs.get(target)!) {
+      const s = checkDefinition(d, scope, extents, (t) => inits.get(t) ?? []);
+      if (s) body.push(s);
+    }
   }
   // Unbound extents after a failed statement are usually that statement's fault: don't cascade.
   if (!failedAnywhere(scope)) extents.reportUnbound();

@@ -208,6 +208,20 @@ function collectEquation(
   }
   const prev = scope.definitions.find((d) => d.target === name);
   if (prev) {
+    // A piecewise definition: every piece an equation with a filter, on the same indices.
+    const same = (a: ast.EquationStmt) =>
+      a.subscripts.map((x) => (x.kind === 'name' ? x.name.text : '?')).join();
+    const pieces = scope.definitions.filter((d) => d.target === name);
+    const piecewise =
+      axis === null &&
+      stmt.filter !== null &&
+      pieces.every(
+        (d) => d.kind === 'equation' && d.stmt.filter !== null && same(d.stmt) === same(stmt),
+      );
+    if (piecewise) {
+      scope.definitions.push({ kind: 'equation', target: name, stmt });
+      return;
+    }
     bag.report('E108', stmt.target.span, [name], {
       related: [bag.related(prev.stmt.target.span, `\`${name}\` is first defined here`)],
     });

@@ -132,7 +132,11 @@ function reportNotAnIndex(id: ast.Identifier | null, s: ast.Expr, scope: BlockSc
 }
 
 interface RightSide {
-  readonly reduce: { readonly op: ReduceOp; readonly over: IndexName[] } | null;
+  readonly reduce: {
+    readonly op: ReduceOp;
+    readonly over: IndexName[];
+    readonly rank?: IndexName;
+  } | null;
   readonly body: ast.Expr;
   /** All indices of the statement: left-hand, then reduced. */
   readonly all: Set<string>;
@@ -154,6 +158,7 @@ function checkRightSide(
   // add consequences of it (the index it stands for looks unreduced).
   if (explicit?.indices.some((id) => !isIndexName(id.text))) return null;
   const body = explicit ? explicit.body : value;
+  if (explicit?.reducer === 'topk') return checkTopk(stmt, explicit, left, scope);
   const used = indicesIn(body, scope);
   if (stmt.filter) indicesIn(stmt.filter, scope, used);
   let ok = true;
@@ -196,6 +201,56 @@ function checkRightSide(
   return { reduce, body, all: new Set([...left.indices, ...(reduce?.over ?? [])]) };
 }
 
+/**
+ * `topk[m, j] body`: `m` is reduced (on the right, not the left), `j` ranks the selected keys
+ * (on the left, not the right); every other index on the right is on the left.
+ */
+function checkTopk(
+  stmt: ast.EquationStmt,
+  r: ast.Reduction,
+  left: LeftSide,
+  scope: BlockScope,
+): RightSide | null {
+  const { bag } = scope;
+  if (r.indices.length !== 2) {
+    bag.report('E213', r.reducerSpan, [r.indices.length]);
+    return null;
+  }
+  const [key, rank] = r.indices.map((i) => i.text as IndexName);
+  const used = indicesIn(r.body, scope);
+  if (stmt.filter) indicesIn(stmt.filter, scope, used);
+  let ok = true;
+  if (!used.has(key) || left.indices.includes(key)) {
+    bag.report('E205', r.indices[0].span, [
+      key,
+      left.indices.includes(key) ? 'is on the left' : 'does not appear in the reduced expression',
+    ]);
+    ok = false;
+  }
+  if (!left.indices.includes(rank) || used.has(rank)) {
+    bag.report('E214', r.indices[1].span, [rank]);
+    ok = false;
+  }
+  for (const i of used.keys()) {
+    if (i !== key && !left.indices.includes(i as IndexName)) {
+      bag.report('E206', used.get(i)!, [i, 'topk']);
+      ok = false;
+    }
+  }
+  left.indices.forEach((i, k) => {
+    if (i !== rank && !used.has(i)) {
+      bag.report('E203', left.spans[k], [i]);
+      ok = false;
+    }
+  });
+  if (!ok) return null;
+  return {
+    reduce: { op: 'topk', over: [key], rank },
+    body: r.body,
+    all: new Set([...left.indices, key]),
+  };
+}
+
 /** E203's hint: the indices the right uses beyond the left's are the likely intended ones. */
 function unboundHint(free: readonly string[]): { hint?: string } {
   const names = free.map((u) => `\`${u}\``);
@@ -210,6 +265,11 @@ function unboundHint(free: readonly string[]): { hint?: string } {
  * are over real numbers.
  */
 function convertBody(def: Definition, right: RightSide, ctx: ExprContext) {
+  if (right.reduce?.op === 'topk') {
+    // The selected keys are indices: an i32 tensor, which later subscripts may read (a gather).
+    const info = ctx.scope.tensors.get(def.target)!;
+    ctx.scope.tensors.set(def.target, { ...info, dtype: 'i32' });
+  }
   if (def.kind === 'recurrence' || right.reduce) return convertReal(right.body, ctx);
   const t = convertValue(right.body, ctx);
   if (!t) return null;

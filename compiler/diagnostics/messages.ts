@@ -66,7 +66,7 @@ export const MESSAGES = {
   E108: {
     severity: 'error',
     message: 'tensor `{0}` is defined more than once',
-    hint: 'each tensor has one equation (a recurrence has one equation and one `init`)',
+    hint: 'each tensor has one equation (a recurrence has one equation and one `init`); to define a tensor piecewise, give every equation a `where` filter',
   },
   E109: {
     severity: 'error',
@@ -156,6 +156,17 @@ export const MESSAGES = {
     severity: 'error',
     message: 'index `{0}` is reduced twice',
     hint: 'name each reduced index once',
+  },
+
+  E213: {
+    severity: 'error',
+    message: '`topk` takes two indices (the reduced one and the rank), not {0}',
+    hint: 'write `Idx[..., j] = topk[m, j] score[..., m]`: the `j`-th largest score over `m`, for `j` below `J`',
+  },
+  E214: {
+    severity: 'error',
+    message: 'the rank index `{0}` of `topk` must be on the left and not on the right',
+    hint: 'put the rank index on the left (`Idx[..., j] = topk[m, j] ...`); its extent is how many keys to keep',
   },
 
   // ── E3xx: types ───────────────────────────────────────────────────────────────────────

@@ -73,9 +73,10 @@ export function isPlainRead(
   );
 }
 
+/** The one equation defining `tensor` (a piecewise tensor has several: not a pattern member). */
 function equationOf(program: Program, tensor: TensorName): Equation | null {
-  const s = program.body.find((x) => x.target === tensor);
-  return s?.kind === 'equation' ? s : null;
+  const defs = program.body.filter((x) => x.target === tensor);
+  return defs.length === 1 && defs[0].kind === 'equation' ? defs[0] : null;
 }
 
 /**

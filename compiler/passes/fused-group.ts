@@ -179,8 +179,11 @@ function scoreChain(
       const d = defOf(program, t);
       if (!d || d === s || exclude.has(d) || found.has(d)) continue;
       if (!key.every((k) => d.indices.includes(k))) continue;
-      found.add(d);
-      visit(d);
+      // Every piece of a piecewise tensor belongs to the chain.
+      for (const piece of program.body.filter((x) => x.target === d.target)) {
+        found.add(piece);
+        visit(piece);
+      }
     }
   };
   from.forEach(visit);

@@ -68,6 +68,8 @@ function blocker(program: Program, key: IndexName): string | null {
     return `\`${output.target}\` is an output indexed by \`${key}\`; partitioning \`${key}\` would change its shape`;
   const stepped = program.body.find((s) => s.kind === 'recurrence' && s.indices[s.axis] === key);
   if (stepped) return `\`${key}\` steps the recurrence \`${stepped.target}\``;
+  const selected = program.body.find((s) => s.reduce?.op === 'topk' && s.reduce.over.includes(key));
+  if (selected) return `\`${key}\` is the key of the \`topk\` \`${selected.target}\``;
   return null;
 }
 

@@ -69,3 +69,24 @@ test('scans: running maximum and a filtered running sum', () => {
   expect([...out.RUN.data]).toEqual([-Infinity, 3, 3, 500, 500]);
   expect([...out.TOTAL.data]).toEqual([0, 3, 2, 2, 4]);
 });
+
+test('top2: the two largest keys per row, and the gathered values', () => {
+  const block = blocks.find((b) => nameOf(b) === 'top2')!;
+  // Row 0: S = [0.5, 3, 2] → keys 1, 2; row 1: S = [7, 7, 1] → a tie: key 0 before key 1.
+  const out = run(block, {
+    S: tensor('f32', [2, 3], [0.5, 3, 2, 7, 7, 1]),
+    V: tensor('f32', [3, 1], [10, 20, 30]),
+  });
+  expect([...out.Idx.data]).toEqual([1, 2, 0, 1]);
+  expect([...out.KV.data]).toEqual([20, 30, 10, 20]);
+});
+
+test('concat: two pieces write the two halves of the key axis', () => {
+  const block = blocks.find((b) => nameOf(b) === 'concat')!;
+  const out = run(block, {
+    Past: tensor('f32', [2, 1], [1, 2]),
+    New: tensor('f32', [3, 1], [3, 4, 5]),
+  });
+  expect(out.KC.shape).toEqual([5, 1]);
+  expect([...out.KC.data]).toEqual([1, 2, 3, 4, 5]);
+});
