@@ -83,12 +83,15 @@ function equationOf(program: Program, tensor: TensorName): Equation | null {
  * Bounds filters the `tile` pass adds (`64 * m1 + m0 < M`) say only that a position exists;
  * they do not change which keys a row sees, so matching ignores them.
  */
-export function isBoundsFilter(e: Expr, key: readonly IndexName[]): boolean {
+export function isBoundsFilter(e: Expr, _key?: readonly IndexName[]): boolean {
+  // The form `tile` writes: `size * i1 + i0 < I` (any partitioned index, the key or a row).
+  if (e.kind !== 'icompare' || e.op !== '<' || A.asAtom(e.rhs)?.kind !== 'symbol') return false;
+  const t = e.lhs.terms;
   return (
-    e.kind === 'icompare' &&
-    e.op === '<' &&
-    [...A.indicesOf(e.lhs)].every((i) => key.includes(i)) &&
-    A.indicesOf(e.rhs).size === 0
+    e.lhs.constant === 0 &&
+    t.length === 2 &&
+    t.every((x) => x.atom.kind === 'index') &&
+    t.some((x) => x.coeff === 1)
   );
 }
 
@@ -115,7 +118,9 @@ export function matchAttention(program: Program, output: Equation): MatchResult 
   ] as const) {
     if (w.kind !== 'read' || v.kind !== 'read') continue;
     const weights = equationOf(program, w.tensor);
-    if (!weights || !isPlainRead(w, weights.indices)) continue;
+    // Weights are computed per (row, key), element-wise: a tensor that is itself a reduction
+    // (MLA's `OL = sum[m] A * C` before its up-projection) is a value, not attention weights.
+    if (!weights || weights.reduce || !isPlainRead(w, weights.indices)) continue;
     if (!key.every((k) => weights.indices.includes(k))) continue;
     if (!v.at.some((a) => key.some((k) => A.indicesOf(a).has(k)))) continue;
     const rows = weights.indices.filter((i) => !key.includes(i));

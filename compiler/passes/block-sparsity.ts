@@ -30,7 +30,7 @@ import {
   type TensorName,
 } from '../ir.ts';
 import { indicesOfExpr } from '../ir-walk.ts';
-import { compare, conjoin, conjuncts, literal, read, select } from '../ir-make.ts';
+import { compare, conjoin, conjuncts, literal, or, read, select } from '../ir-make.ts';
 import { isBoundsFilter } from './attention-match.ts';
 import { fusedGroups, type FusedGroup } from './fused-group.ts';
 import { freshName, namesOf, no, yes, type Pass } from './pass.ts';
@@ -45,14 +45,25 @@ function visibility(group: FusedGroup): Expr[] {
     ...group.chain,
   ];
   const parts: Expr[] = [];
-  for (const s of sources) {
-    // A filter speaks about its own statement's indices; only reuse it when those are the
-    // weights' own (a chain written with the same index names, as the passes keep it).
-    for (const c of conjuncts(s.filter)) {
-      if (isBoundsFilter(c, group.key)) continue;
-      if (![...indicesOfExpr(c)].every((i) => space.has(i))) continue;
-      if (!parts.some((p) => JSON.stringify(p) === JSON.stringify(c))) parts.push(c);
+  const add = (c: Expr) => {
+    if (!parts.some((p) => JSON.stringify(p) === JSON.stringify(c))) parts.push(c);
+  };
+  // A filter speaks about its own statement's iteration space. Only a condition on that
+  // statement's left-hand indices, which are the weights' own indices by name (as the passes
+  // keep them), says something about the weights; one on its reduced indices does not (an
+  // agent's pooling window over `y, x` is not the queries' `y, x`).
+  const about = (s: Statement, c: Expr) =>
+    [...indicesOfExpr(c)].every((i) => space.has(i) && s.indices.includes(i));
+  for (const t of [...new Set(sources.map((s) => s.target))]) {
+    const pieces = sources.filter((s) => s.target === t);
+    if (pieces.length > 1) {
+      // A piecewise tensor is present where some piece is: its filters are alternatives.
+      if (pieces.every((s) => about(s, s.filter!)))
+        add(pieces.map((s) => s.filter!).reduce((a, b) => or(a, b)));
+      continue;
     }
+    for (const c of conjuncts(pieces[0].filter))
+      if (!isBoundsFilter(c, group.key) && about(pieces[0], c)) add(c);
   }
   return parts;
 }

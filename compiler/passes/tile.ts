@@ -168,19 +168,27 @@ function tileKey(program: Program, key: IndexName, size: number): Program {
     },
   ];
   const bounds = icompare('<', A.add(A.scale(A.index(outer), size), A.index(inner)), extent);
+  // A `topk` ranked by the key keeps its ranks whole (selection is not tiled); its readers
+  // read it at `size * m1 + m0` like an input.
+  const ranks = (s: Statement) => s.reduce?.op === 'topk' && s.reduce.rank === key;
   const partitioned = new Map(
     program.body
-      .filter((s) => s.indices.includes(key))
+      .filter((s) => s.indices.includes(key) && !ranks(s))
       .map((s) => [s.target, s.indices.indexOf(key)] as const),
   );
   const body = program.body.map((s) =>
-    tileStatement(s, key, { outer, inner, size, bounds }, partitioned),
+    ranks(s) ? s : tileStatement(s, key, { outer, inner, size, bounds }, partitioned),
   );
+  // The key stays an index only where something still uses it (an input declares it, or a
+  // `topk` ranks by it); its extent symbol may live on as a const.
+  const keep =
+    program.inputs.some((i) => i.indices.includes(key)) ||
+    body.some((s) => s.indices.includes(key));
   return {
     ...program,
     consts: [...program.consts, ...consts],
     indices: [
-      ...program.indices,
+      ...program.indices.filter((i) => keep || i.name !== key),
       { name: outer, extent: extentName(outer) },
       { name: inner, extent: extentName(inner) },
     ].sort((a, b) => (a.name < b.name ? -1 : 1)),

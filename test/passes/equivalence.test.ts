@@ -86,10 +86,9 @@ describe.each(shippedSpecs())('$path', ({ path, text }) => {
     const selected = program.outputs.includes('Y' as never)
       ? selectOutputs(program, ['Y'])
       : program;
+    // Which passes apply is each spec's own test (test/stdlib); here: whatever applies is exact.
     test(`${program.name}: interpreting after each pass gives the same outputs`, () => {
-      const applied = expectPassesPreserve(selected, inputsFor(selected, {}, 7));
-      if (selected.name !== 'causal_linear')
-        expect(applied).toEqual(expect.arrayContaining(['tile', 'fuse']));
+      expectPassesPreserve(selected, inputsFor(selected, {}, 7));
     });
   }
 });
