@@ -108,6 +108,7 @@ export interface TensorFacts {
  *  - an unreduced equation with a filter or a body that may be absent;
  *  - a reduction with a filter, since a point whose filter rejects every reduced point is
  *    absent (the refinement `backends/cpu/absent.ts` rule 5 documents);
+ *  - a `topk` selection, whose ranks past the number of present values are absent;
  *  - a recurrence whose init may be absent: every later step carries a present value forward
  *    once one exists, so only step 0 can leave a position absent for good.
  */
@@ -138,7 +139,9 @@ export function planTensors(
     const mayBeAbsent =
       s.kind === 'recurrence'
         ? exprMayBeAbsent(s.init, facts)
-        : s.filter !== null || (s.reduce === null && exprMayBeAbsent(s.body, facts));
+        : s.filter !== null ||
+          s.reduce?.op === 'topk' || // ranks past the number of present values
+          (s.reduce === null && exprMayBeAbsent(s.body, facts));
     if (mayBeAbsent) absent.add(s.target);
   }
   for (const s of program.body) storages.set(s.target, absent.has(s.target) ? 'f32-absent' : 'f32');

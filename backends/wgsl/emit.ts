@@ -47,7 +47,7 @@ function expr(e: KExpr, plan: KernelPlan): string {
     case 'uniform':
       return `u.${e.field}`;
     case 'load':
-      return `${e.buffer}[${expr(e.index, plan)}]`;
+      return `${e.buffer}[${expr(e.index, plan)}]${e.component ? `[${expr(e.component, plan)}]` : ''}`;
     case 'unary':
       return `${e.op}${operand(e.arg)}`;
     case 'binary':
@@ -64,6 +64,12 @@ function expr(e: KExpr, plan: KernelPlan): string {
       return `i32((wid.y * nwg.x + wid.x) * ${plan.workgroupSize}u + lidx)`;
     case 'localIndex':
       return 'i32(lidx)';
+    case 'workgroupId':
+      return 'i32(wid.y * nwg.x + wid.x)';
+    case 'vec4':
+      return `vec4<f32>(${e.args.map((a) => expr(a, plan)).join(', ')})`;
+    case 'component':
+      return `${e.arg.kind === 'ref' ? e.arg.name : `(${expr(e.arg, plan)})`}.${'xyzw'[e.index]}`;
     case 'absent':
       return 'ABSENT';
     default:
@@ -85,11 +91,16 @@ function stmt(s: KStmt, plan: KernelPlan, indent: string, out: string[]): void {
     case 'var':
       out.push(`${indent}var ${s.name}: ${s.type} = ${e(s.init)};`);
       return;
+    case 'array':
+      out.push(`${indent}var ${s.name} = array<${s.element}, ${s.length}>();`);
+      return;
     case 'assign':
       out.push(`${indent}${s.name} = ${e(s.value)};`);
       return;
     case 'store':
-      out.push(`${indent}${s.buffer}[${e(s.index)}] = ${e(s.value)};`);
+      out.push(
+        `${indent}${s.buffer}[${e(s.index)}]${s.component ? `[${e(s.component)}]` : ''} = ${e(s.value)};`,
+      );
       return;
     case 'if':
       out.push(`${indent}if (${e(s.cond)}) {`);
@@ -121,6 +132,9 @@ function stmt(s: KStmt, plan: KernelPlan, indent: string, out: string[]): void {
     case 'barrier':
       out.push(`${indent}storageBarrier();`);
       return;
+    case 'workgroupBarrier':
+      out.push(`${indent}workgroupBarrier();`);
+      return;
     default:
       return assertNever(s, 'kernel statement');
   }
@@ -146,6 +160,9 @@ export function emitKernel(plan: KernelPlan, uniforms: UniformLayout): string {
     );
   }
   if (plan.bindings.some((b) => b.storage === 'f32-absent')) out.push('', ABSENT_DECLARATION);
+  if (plan.workgroupArrays && plan.workgroupArrays.length > 0) out.push('');
+  for (const w of plan.workgroupArrays ?? [])
+    out.push(`var<workgroup> ${w.name}: array<${w.element}, ${w.length}>;`);
   for (const source of preludeSource(plan.helpers)) out.push('', source);
   out.push('');
   out.push(`@compute @workgroup_size(${plan.workgroupSize})`);

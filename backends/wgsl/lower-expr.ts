@@ -47,6 +47,11 @@ export interface KernelScope {
   useHelper(fn: PreludeFn): void;
   /** A fresh local name (`v7`). */
   fresh(prefix: string): string;
+  /**
+   * Fused kernels: the value of a read that is not a load from the tensor's buffer (a tensor
+   * computed earlier in the same kernel, a running value held in registers), or null.
+   */
+  redirect?(tensor: TensorName, at: readonly Affine[], b: Block): Lowered | null;
 }
 
 // ── Small constructors ───────────────────────────────────────────────────────────────────
@@ -117,9 +122,12 @@ export class Block {
   /** Binds a non-trivial expression to a fresh `let`, so it is evaluated once. */
   bind(value: KExpr, prefix = 'v'): KExpr {
     if (isLeaf(value)) return value;
-    // Loads of a buffer this kernel writes may change between two equal-looking reads.
+    // Loads of a buffer this kernel writes, or of a workgroup or private array, may change
+    // between two equal-looking reads.
     const key = JSON.stringify(value);
-    const shareable = !key.includes(`"buffer":${JSON.stringify(this.scope.writes)}`);
+    const shareable =
+      !key.includes(`"buffer":${JSON.stringify(this.scope.writes)}`) &&
+      !key.includes('"mutable":true');
     const known = shareable ? this.lookup(key) : undefined;
     if (known) return known;
     const name = this.scope.fresh(prefix);
@@ -192,8 +200,13 @@ function lowerAtom(atom: Atom, b: Block): Lowered {
         ok: args.map((x) => x.ok).reduce(and, null),
       };
     }
-    case 'read':
-      return readElement(atom.tensor, atom.at, b);
+    case 'read': {
+      // An i32 input loads as i32; a computed integer tensor (a `topk` selection) is stored as
+      // f32, exact for integers below 2^24.
+      const r = readElement(atom.tensor, atom.at, b);
+      if (b.scope.storages.get(atom.tensor) === 'i32') return r;
+      return { value: b.bind({ kind: 'convert', to: 'i32', arg: r.value }, 'x'), ok: r.ok };
+    }
     default:
       return assertNever(atom, 'atom');
   }
@@ -217,6 +230,8 @@ export function linearAddress(subs: readonly KExpr[], dims: readonly KExpr[]): K
  * tensors. Absent outside the tensor and where an f32-absent buffer holds the marker.
  */
 export function readElement(tensor: TensorName, at: readonly Affine[], b: Block): Lowered {
+  const redirected = b.scope.redirect?.(tensor, at, b);
+  if (redirected) return redirected;
   const shape = b.scope.shapes.get(tensor);
   const storage = b.scope.storages.get(tensor);
   if (!shape || !storage) throw new InternalError(`unknown tensor ${tensor}`);

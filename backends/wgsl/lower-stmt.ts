@@ -123,6 +123,10 @@ export function lowerEquation(s: Equation, b: Block, first: boolean): Dispatch {
         s.indices.map((i) => b.scope.indexValues.get(i)!),
       );
   const absentStorage = b.scope.storages.get(s.target) === 'f32-absent';
+  if (s.reduce?.op === 'topk') {
+    storeValue(b, topk(b, s), addr, first);
+    return dispatch;
+  }
   if (s.reduce !== null) {
     storeValue(b, reduce(b, s), addr, first);
     return dispatch;
@@ -219,6 +223,91 @@ function reduce(b: Block, s: Equation | Recurrence): Lowered {
   return {
     value: b.bind({ kind: 'select', cond: ref(seen), ifTrue: ref(acc), ifFalse: identity }, 'r'),
     ok,
+  };
+}
+
+/**
+ * `topk[m, j]` at the current point, rank `r` = the value of `j`: the key of the `r`-th largest
+ * present (value, key) pair, in the order of `backends/cpu/compile-stmt.ts` (larger value first,
+ * smaller key on ties). Selection without storage: round `t` finds the best pair strictly after
+ * round `t - 1`'s, so `r + 1` rounds over the keys give rank `r`; when a round finds nothing the
+ * rank is past the number of present values and the result is absent. O(r · M) per point,
+ * which suits the small `J` of a top-k selection.
+ */
+function topk(b: Block, s: Equation): Lowered {
+  const [key] = s.reduce!.over;
+  const rank = b.scope.indexValues.get(s.reduce!.rank!)!;
+  const [prevV, prevM, bestV, bestM] = ['pv', 'pm', 'bv', 'bm'].map((x) => b.scope.fresh(x));
+  const round = b.scope.fresh('round');
+  b.push({ kind: 'var', name: prevV, type: 'f32', init: { kind: 'f32', value: 0 } });
+  b.push({ kind: 'var', name: prevM, type: 'i32', init: i32(-1) });
+  b.scope.indexValues.set(key, ref(mangle('index', key)));
+
+  const inner = b.child();
+  let bodyBlock = inner;
+  if (s.filter !== null) {
+    const cond = holds(lowerExpr(s.filter, inner));
+    bodyBlock = inner.child();
+    inner.push({ kind: 'if', cond, then: bodyBlock.stmts, else: [] });
+  }
+  const v = lowerExpr(s.body, bodyBlock);
+  const value = bodyBlock.bind(v.value, 'x');
+  const m = ref(mangle('index', key));
+  const after = bin(
+    '||',
+    bin('==', ref(round), i32(0)),
+    bin(
+      '||',
+      bin('<', value, ref(prevV)),
+      bin('&&', bin('==', value, ref(prevV)), bin('>', m, ref(prevM))),
+    ),
+  );
+  const better = bin('||', bin('<', ref(bestM), i32(0)), bin('>', value, ref(bestV)));
+  const take: KStmt = {
+    kind: 'if',
+    cond: bin('&&', after, better),
+    then: [
+      { kind: 'assign', name: bestV, value },
+      { kind: 'assign', name: bestM, value: m },
+    ],
+    else: [],
+  };
+  if (v.ok === null) bodyBlock.push(take);
+  else bodyBlock.push({ kind: 'if', cond: v.ok, then: [take], else: [] });
+
+  // Rounds after one that found nothing keep `prevM = -1`: there is no later pair.
+  const roundBody: KStmt[] = [
+    { kind: 'var', name: bestV, type: 'f32', init: { kind: 'f32', value: 0 } },
+    { kind: 'var', name: bestM, type: 'i32', init: i32(-1) },
+    {
+      kind: 'for',
+      index: mangle('index', key),
+      from: i32(0),
+      to: extentOf(key),
+      step: 1,
+      body: inner.stmts,
+    },
+    { kind: 'assign', name: prevV, value: ref(bestV) },
+    { kind: 'assign', name: prevM, value: ref(bestM) },
+  ];
+  b.push({
+    kind: 'for',
+    index: round,
+    from: i32(0),
+    to: bin('+', rank, i32(1)),
+    step: 1,
+    body: [
+      {
+        kind: 'if',
+        cond: bin('||', bin('==', ref(round), i32(0)), bin('>=', ref(prevM), i32(0))),
+        then: roundBody,
+        else: [],
+      },
+    ],
+  });
+  return {
+    value: { kind: 'convert', to: 'f32', arg: ref(prevM) },
+    ok: bin('>=', ref(prevM), i32(0)),
   };
 }
 

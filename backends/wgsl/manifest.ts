@@ -5,7 +5,14 @@
  * params, evaluated with `evaluateAffine` and the bound symbols).
  */
 import * as affine from '../../compiler/affine.ts';
-import type { Affine, DType, ParamType, Program } from '../../compiler/ir.ts';
+import {
+  extentName,
+  type Affine,
+  type DType,
+  type ParamType,
+  type Program,
+} from '../../compiler/ir.ts';
+import { fusedNames } from './lower-fused.ts';
 import {
   BYTES_PER_ELEMENT,
   type BufferPlan,
@@ -43,6 +50,29 @@ export interface ManifestKernel {
   readonly dispatch: { readonly invocations: Affine; readonly workgroups: Affine };
   readonly f16: boolean;
   readonly bindings: readonly ManifestBinding[];
+  /** Present on the kernels of a fused group (`schedule { fuse O }`). */
+  readonly fused?: ManifestFused;
+}
+
+/**
+ * How a fused group runs. `attention`: one kernel for the whole group. Its WGSL is generated
+ * when the kernel runs, once per specialisation (`specializedOn`: the extents that size its
+ * registers, and the rows per workgroup and keys per chunk chosen from them and the device's
+ * limits), and cached; the file here is the specialisation for extents of 64 on WebGPU's minimum
+ * limits, and `dispatch` is its workgroup count. The runtime also chooses a split count `S`
+ * (uniform `splitUniform`; 1 means no split): the kernel then runs `S` times the workgroups and
+ * writes partials, and the `merge` kernel, dispatched only when `S > 1`, writes the output.
+ */
+export interface ManifestFused {
+  readonly output: string;
+  readonly role: 'attention' | 'merge' | 'fallback';
+  readonly specialization?: {
+    readonly kind: 'wgsl-text';
+    readonly specializedOn: readonly string[];
+    readonly splitUniform: string;
+    /** The symbol partial buffers are sized with: `S` when the run splits, else 0. */
+    readonly partsSymbol: string;
+  };
 }
 
 export interface ManifestBuffer {
@@ -69,6 +99,18 @@ export interface Manifest {
   readonly uniforms: UniformLayout;
   readonly buffers: readonly ManifestBuffer[];
   readonly kernels: readonly ManifestKernel[];
+  /** Decisions a reader should know: why a fused group runs unfused. */
+  readonly notes: readonly string[];
+  /**
+   * Per fused group: its statements as unfused kernels and the buffers they need, run in place
+   * of the attention kernel when no specialisation fits the device (none of its files are
+   * written by `attnc compile`).
+   */
+  readonly fallbacks: readonly {
+    readonly output: string;
+    readonly kernels: readonly ManifestKernel[];
+    readonly buffers: readonly ManifestBuffer[];
+  }[];
 }
 
 const ELEMENT_TYPE: Readonly<Record<Storage, string>> = {
@@ -83,7 +125,30 @@ export function kernelFileName(kernel: KernelPlan): string {
   return `${kernel.name}.wgsl`;
 }
 
-function manifestKernel(k: KernelPlan): ManifestKernel {
+function manifestFused(k: KernelPlan, plan: ProgramPlan): ManifestFused | undefined {
+  if (!k.fused) return undefined;
+  const { output, role } = k.fused;
+  if (role !== 'attention') return { output, role };
+  const fs = plan.fused.find((f) => f.static.output === output)!.static;
+  const names = fusedNames(output);
+  const specializedOn = [
+    ...(fs.contraction ? [extentName(fs.contraction.reduced)] : []),
+    ...fs.features.map(extentName),
+    ...(fs.grouped ? [fs.grouped.by] : []),
+  ];
+  return {
+    output,
+    role,
+    specialization: {
+      kind: 'wgsl-text',
+      specializedOn,
+      splitUniform: names.splits,
+      partsSymbol: names.partsSymbol,
+    },
+  };
+}
+
+function manifestKernel(k: KernelPlan, plan?: ProgramPlan): ManifestKernel {
   const invocations =
     k.dispatch.kind === 'grid' ? k.dispatch.invocations : affine.constant(k.workgroupSize);
   const workgroups =
@@ -123,6 +188,19 @@ function manifestKernel(k: KernelPlan): ManifestKernel {
         storage: b.storage,
       })),
     ],
+    ...(plan && k.fused ? { fused: manifestFused(k, plan) } : {}),
+  };
+}
+
+function manifestBuffer(b: BufferPlan): ManifestBuffer {
+  return {
+    tensor: b.tensor,
+    role: b.role,
+    storage: b.storage,
+    dtype: b.dtype,
+    shape: b.shape,
+    elements: b.shape.reduce(affine.mul, affine.constant(1)),
+    bytesPerElement: BYTES_PER_ELEMENT[b.storage],
   };
 }
 
@@ -140,15 +218,13 @@ export function buildManifest(program: Program, plan: ProgramPlan): Manifest {
     outputs: program.outputs.map((name) => ({ name, storage: storageOf(name) })),
     params: program.params.map((p) => ({ name: p.name, type: p.type })),
     uniforms: plan.uniforms,
-    buffers: plan.buffers.map((b) => ({
-      tensor: b.tensor,
-      role: b.role,
-      storage: b.storage,
-      dtype: b.dtype,
-      shape: b.shape,
-      elements: b.shape.reduce(affine.mul, affine.constant(1)),
-      bytesPerElement: BYTES_PER_ELEMENT[b.storage],
+    buffers: plan.buffers.map(manifestBuffer),
+    kernels: plan.kernels.map((k) => manifestKernel(k, plan)),
+    notes: plan.notes,
+    fallbacks: plan.fused.map((f) => ({
+      output: f.static.output,
+      kernels: f.fallback.map((k) => manifestKernel(k, plan)),
+      buffers: f.fallbackBuffers.map(manifestBuffer),
     })),
-    kernels: plan.kernels.map(manifestKernel),
   };
 }

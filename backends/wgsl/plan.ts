@@ -18,6 +18,7 @@
  *                 (little-endian), so bool tensors upload without conversion.
  */
 import type { Affine, DType, TensorName } from '../../compiler/ir.ts';
+import type { FusedStatic } from './fused-plan.ts';
 
 /** The bit pattern of an absent element in an `f32-absent` buffer (a signalling NaN). */
 export const ABSENT_BITS = 0x7fa0ab5e;
@@ -27,6 +28,9 @@ export const WORKGROUP_SIZE = 64;
 export type Storage = 'f32' | 'f32-absent' | 'f16' | 'i32' | 'bool8';
 
 export type ScalarType = 'f32' | 'f16' | 'i32' | 'u32' | 'bool';
+
+/** Types of locals and array elements: the scalars, and the f32 vector fused kernels use. */
+export type ValueType = ScalarType | 'vec4<f32>';
 
 /** Bytes per element in each storage (a bool8 element is one byte of a packed word). */
 export const BYTES_PER_ELEMENT: Readonly<Record<Storage, number>> = {
@@ -43,7 +47,7 @@ export type BinaryOp =
   '+' | '-' | '*' | '/' | '%' | '==' | '!=' | '<' | '<=' | '>' | '>=' | '&&' | '||' | '&' | '>>';
 
 /** WGSL built-in functions the plans call. */
-export type BuiltinFn = 'exp' | 'log' | 'sqrt' | 'inverseSqrt' | 'abs' | 'min' | 'max';
+export type BuiltinFn = 'exp' | 'log' | 'sqrt' | 'inverseSqrt' | 'abs' | 'min' | 'max' | 'dot';
 
 /** Helper functions of `prelude.ts`. */
 export type PreludeFn =
@@ -71,8 +75,19 @@ export type KExpr =
   | { readonly kind: 'ref'; readonly name: string }
   /** A field of the uniform struct. */
   | { readonly kind: 'uniform'; readonly field: string }
-  /** `buffer[index]`; `index` is an i32 expression. */
-  | { readonly kind: 'load'; readonly buffer: string; readonly index: KExpr }
+  /**
+   * `buffer[index]`; `index` is an i32 expression. `buffer` may also name a workgroup or private
+   * array; such loads are `mutable` (the array changes while the kernel runs), so they are never
+   * shared between two equal-looking expressions.
+   */
+  | {
+      readonly kind: 'load';
+      readonly buffer: string;
+      readonly index: KExpr;
+      readonly mutable?: true;
+      /** One component of a vec4 element (`buffer[index][component]`). */
+      readonly component?: KExpr;
+    }
   | { readonly kind: 'unary'; readonly op: '-' | '!'; readonly arg: KExpr }
   | { readonly kind: 'binary'; readonly op: BinaryOp; readonly lhs: KExpr; readonly rhs: KExpr }
   | { readonly kind: 'call'; readonly fn: BuiltinFn | PreludeFn; readonly args: readonly KExpr[] }
@@ -89,6 +104,12 @@ export type KExpr =
   | { readonly kind: 'invocation' }
   /** `local_invocation_index` as i32. */
   | { readonly kind: 'localIndex' }
+  /** This workgroup's linear index over the whole (possibly 2-D) dispatch, as i32. */
+  | { readonly kind: 'workgroupId' }
+  /** `vec4<f32>(args...)`; no arguments is the zero vector. */
+  | { readonly kind: 'vec4'; readonly args: readonly KExpr[] }
+  /** One component (`.x` ... `.w`) of a vec4. */
+  | { readonly kind: 'component'; readonly arg: KExpr; readonly index: 0 | 1 | 2 | 3 }
   /** `ABSENT_BITS` as a u32 (printed as the kernel's `ABSENT` constant). */
   | { readonly kind: 'absent' };
 
@@ -97,13 +118,22 @@ export type KExpr =
 export type KStmt =
   | { readonly kind: 'let'; readonly name: string; readonly value: KExpr }
   /** A mutable local; always with an initialiser (see DESIGN §4 on lavapipe). */
-  | { readonly kind: 'var'; readonly name: string; readonly type: ScalarType; readonly init: KExpr }
+  | { readonly kind: 'var'; readonly name: string; readonly type: ValueType; readonly init: KExpr }
+  /** A private array, zero-initialised (`var name = array<T, N>();`). */
+  | {
+      readonly kind: 'array';
+      readonly name: string;
+      readonly element: ValueType;
+      readonly length: number;
+    }
   | { readonly kind: 'assign'; readonly name: string; readonly value: KExpr }
   | {
       readonly kind: 'store';
       readonly buffer: string;
       readonly index: KExpr;
       readonly value: KExpr;
+      /** One component of a vec4 element (`buffer[index][component] = value`). */
+      readonly component?: KExpr;
     }
   | {
       readonly kind: 'if';
@@ -123,7 +153,9 @@ export type KStmt =
   | { readonly kind: 'return' }
   | { readonly kind: 'continue' }
   /** Makes this workgroup's storage writes visible to the whole workgroup. */
-  | { readonly kind: 'barrier' };
+  | { readonly kind: 'barrier' }
+  /** `workgroupBarrier()`: workgroup memory writes become visible; in uniform control flow only. */
+  | { readonly kind: 'workgroupBarrier' };
 
 // ── Kernels and programs ─────────────────────────────────────────────────────────────────
 
@@ -144,6 +176,25 @@ export interface BufferBinding {
 export type Dispatch =
   { readonly kind: 'grid'; readonly invocations: Affine } | { readonly kind: 'single' };
 
+/** A `var<workgroup>` array of a fused kernel. */
+export interface WorkgroupArray {
+  readonly name: string;
+  readonly element: ValueType;
+  readonly length: number;
+}
+
+/** The role of a kernel that belongs to a fused group (`schedule { fuse O }`). */
+export interface FusedRole {
+  readonly output: TensorName;
+  /**
+   * `attention`: the one kernel of the group, specialised when the kernel runs (its `body` here is
+   * the reference specialisation); `merge`: combines split-KV partials, dispatched only when the
+   * run splits; `fallback`: an unfused statement of the group, run only when no specialisation
+   * fits the device.
+   */
+  readonly role: 'attention' | 'merge' | 'fallback';
+}
+
 export interface KernelPlan {
   /** Unique within the program; also the WGSL file name stem. */
   readonly name: string;
@@ -160,6 +211,8 @@ export interface KernelPlan {
   /** A one-line description of the statement, printed as the kernel's header comment. */
   readonly summary: string;
   readonly body: readonly KStmt[];
+  readonly workgroupArrays?: readonly WorkgroupArray[];
+  readonly fused?: FusedRole;
 }
 
 /** Where each run-time scalar lives in the uniform buffer (4 bytes each). */
@@ -167,8 +220,11 @@ export interface UniformField {
   readonly field: string;
   readonly type: 'i32' | 'f32' | 'u32';
   readonly offset: number;
-  /** `symbol`: an extent, integer const or i32 param; `real`: an f32 param; `bool`: a bool param or const. */
-  readonly source: { readonly kind: 'symbol' | 'real' | 'bool'; readonly name: string };
+  /**
+   * `symbol`: an extent, integer const or i32 param; `real`: an f32 param; `bool`: a bool param or
+   * const; `runtime`: a value the runtime chooses per run (a fused group's split count).
+   */
+  readonly source: { readonly kind: 'symbol' | 'real' | 'bool' | 'runtime'; readonly name: string };
 }
 
 export interface UniformLayout {
@@ -178,16 +234,38 @@ export interface UniformLayout {
 }
 
 export interface BufferPlan {
+  /** A tensor, or a fused group's split-KV partials (`O#acc`, `O#ml`: not attn names). */
   readonly tensor: TensorName;
-  readonly role: 'input' | 'intermediate' | 'output';
+  /**
+   * `partial`: split-KV partial results of a fused group, sized with the run's split count;
+   * `fallback`: a fused group's intermediate, allocated only when the group runs unfused.
+   */
+  readonly role: 'input' | 'intermediate' | 'output' | 'partial' | 'fallback';
   readonly storage: Storage;
   /** Declared dtype of an input; intermediates and outputs are `f32`. */
   readonly dtype: DType;
   readonly shape: readonly Affine[];
 }
 
+/** A fused group as lowered: where its kernels are, and what runs when no specialisation fits. */
+export interface FusedLowering {
+  readonly static: FusedStatic;
+  /** Index in `kernels` of the attention kernel (at the output's place in dispatch order). */
+  readonly attention: number;
+  /** Index in `kernels` of the split-KV merge kernel, if the schedule allows splitting. */
+  readonly merge: number | null;
+  /** The group's statements as unfused kernels, run in place of the attention kernel. */
+  readonly fallback: readonly KernelPlan[];
+  /** Buffers only the fallback kernels use (the group's intermediates). */
+  readonly fallbackBuffers: readonly BufferPlan[];
+}
+
 export interface ProgramPlan {
   readonly uniforms: UniformLayout;
   readonly buffers: readonly BufferPlan[];
   readonly kernels: readonly KernelPlan[];
+  /** The fused groups lowered to one kernel each (`lower.ts`). */
+  readonly fused: readonly FusedLowering[];
+  /** Why a fused group runs unfused, and other decisions a reader of the manifest should know. */
+  readonly notes: readonly string[];
 }

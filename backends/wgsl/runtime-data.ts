@@ -77,13 +77,16 @@ export function decodeOutput(bytes: ArrayBuffer, storage: Storage, elements: num
   return values;
 }
 
-/** The uniform buffer: integer symbols as i32, real params as f32, booleans as u32. */
+/**
+ * The uniform buffer: integer symbols (and the runtime's choices, which it adds to the symbols)
+ * as i32, real params as f32, booleans as u32.
+ */
 export function encodeUniforms(layout: UniformLayout, binding: Binding): ArrayBuffer {
   const data = new ArrayBuffer(layout.size);
   const view = new DataView(data);
   for (const f of layout.fields) {
     const { kind, name } = f.source;
-    if (kind === 'symbol') {
+    if (kind === 'symbol' || kind === 'runtime') {
       const v = binding.symbols.get(name);
       if (v === undefined) throw new InternalError(`symbol ${name} is not bound`);
       view.setInt32(f.offset, v, true);

@@ -15,8 +15,8 @@ import {
 } from '../../compiler/diagnostics/diagnostic.ts';
 import type { Program, TensorName } from '../../compiler/ir.ts';
 import { elementCount, type HostTensor } from '../../compiler/tensor.ts';
-import type { CompiledWgsl } from './compile.ts';
-import type { ManifestKernel } from './manifest.ts';
+import type { CompiledKernel, CompiledWgsl } from './compile.ts';
+import { planRun, type FusedRunInfo } from './runtime-fused.ts';
 import {
   bufferBytes,
   decodeOutput,
@@ -27,12 +27,22 @@ import {
 } from './runtime-data.ts';
 
 export type RunResult =
-  | { readonly ok: true; readonly outputs: Record<string, HostTensor> }
+  | {
+      readonly ok: true;
+      readonly outputs: Record<string, HostTensor>;
+      /** How each fused group ran (its specialisation, split count, or why it ran unfused). */
+      readonly fused: readonly FusedRunInfo[];
+    }
   /** `message` summarises the failure; `diagnostics` holds the catalogued ones (may be empty). */
   | { readonly ok: false; readonly diagnostics: readonly Diagnostic[]; readonly message: string };
 
 export interface RunOptions {
   readonly params?: Readonly<Record<string, ParamValue>>;
+  /**
+   * Split the key range of every fused group that allows it (`split m1`) into this many parts,
+   * instead of the runtime's choice (Flash-Decoding; for tests and benchmarks).
+   */
+  readonly splits?: number;
 }
 
 export interface Kernel {
@@ -41,12 +51,13 @@ export interface Kernel {
   destroy(): void;
 }
 
-interface Pipelines {
-  readonly layouts: readonly GPUBindGroupLayout[];
-  readonly pipelines: readonly GPUComputePipeline[];
+interface Pipeline {
+  readonly layout: GPUBindGroupLayout;
+  readonly pipeline: GPUComputePipeline;
 }
 
-const pipelineCache = new WeakMap<GPUDevice, WeakMap<CompiledWgsl, Promise<Pipelines>>>();
+/** Pipelines per device and compiled kernel, built on first use (a fused kernel per specialisation). */
+const pipelineCache = new WeakMap<GPUDevice, WeakMap<CompiledKernel, Promise<Pipeline>>>();
 
 function failure(diagnostics: readonly Diagnostic[], message?: string): RunResult {
   return {
@@ -56,70 +67,68 @@ function failure(diagnostics: readonly Diagnostic[], message?: string): RunResul
   };
 }
 
-function bindGroupLayout(device: GPUDevice, kernel: ManifestKernel): GPUBindGroupLayout {
+function bindGroupLayout(device: GPUDevice, kernel: CompiledKernel): GPUBindGroupLayout {
   return device.createBindGroupLayout({
     label: kernel.name,
-    entries: kernel.bindings.map((b) => ({
-      binding: b.binding,
-      visibility: GPUShaderStage.COMPUTE,
-      buffer: {
-        type:
-          b.kind === 'uniform' ? 'uniform' : b.access === 'read' ? 'read-only-storage' : 'storage',
-      },
-    })),
+    entries: [
+      { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } },
+      ...kernel.plan.bindings.map((b): GPUBindGroupLayoutEntry => ({
+        binding: b.binding,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: b.access === 'read' ? 'read-only-storage' : 'storage' },
+      })),
+    ],
   });
 }
 
-async function buildPipelines(device: GPUDevice, compiled: CompiledWgsl): Promise<Pipelines> {
-  const layouts: GPUBindGroupLayout[] = [];
-  const pipelines: GPUComputePipeline[] = [];
+async function buildPipeline(
+  device: GPUDevice,
+  compiled: CompiledWgsl,
+  kernel: CompiledKernel,
+): Promise<Pipeline> {
   const problems: string[] = [];
   device.pushErrorScope('validation');
-  for (const [k, kernel] of compiled.manifest.kernels.entries()) {
-    const module = device.createShaderModule({
+  const module = device.createShaderModule({ label: kernel.name, code: kernel.wgsl });
+  const info = await module.getCompilationInfo();
+  for (const m of info.messages) {
+    if (m.type === 'error') problems.push(`${kernel.file}:${m.lineNum}:${m.linePos}: ${m.message}`);
+  }
+  const layout = bindGroupLayout(device, kernel);
+  let pipeline: GPUComputePipeline | null = null;
+  try {
+    pipeline = await device.createComputePipelineAsync({
       label: kernel.name,
-      code: compiled.kernels[k].wgsl,
+      layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+      compute: { module, entryPoint: kernel.plan.entryPoint },
     });
-    const info = await module.getCompilationInfo();
-    for (const m of info.messages) {
-      if (m.type === 'error')
-        problems.push(`${kernel.file}:${m.lineNum}:${m.linePos}: ${m.message}`);
-    }
-    const layout = bindGroupLayout(device, kernel);
-    layouts.push(layout);
-    try {
-      pipelines.push(
-        await device.createComputePipelineAsync({
-          label: kernel.name,
-          layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
-          compute: { module, entryPoint: kernel.entryPoint },
-        }),
-      );
-    } catch (e) {
-      problems.push(
-        `${kernel.file}: pipeline creation failed: ${e instanceof Error ? e.message : String(e)}`,
-      );
-    }
+  } catch (e) {
+    problems.push(
+      `${kernel.file}: pipeline creation failed: ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
   const error = await device.popErrorScope();
   if (error) problems.push(error.message);
-  if (problems.length > 0)
+  if (problems.length > 0 || !pipeline)
     throw new InternalError(
       `generated WGSL for \`${compiled.program.name}\` was rejected:\n${problems.join('\n')}`,
       'wgsl',
     );
-  return { layouts, pipelines };
+  return { layout, pipeline };
 }
 
-function getPipelines(device: GPUDevice, compiled: CompiledWgsl): Promise<Pipelines> {
+function getPipeline(
+  device: GPUDevice,
+  compiled: CompiledWgsl,
+  kernel: CompiledKernel,
+): Promise<Pipeline> {
   let perDevice = pipelineCache.get(device);
   if (!perDevice) pipelineCache.set(device, (perDevice = new WeakMap()));
-  let pending = perDevice.get(compiled);
+  let pending = perDevice.get(kernel);
   if (!pending) {
-    pending = buildPipelines(device, compiled);
+    pending = buildPipeline(device, compiled, kernel);
     // A failed build is not cached, so the error is reported again on the next run.
-    pending.catch(() => perDevice.delete(compiled));
-    perDevice.set(compiled, pending);
+    pending.catch(() => perDevice.delete(kernel));
+    perDevice.set(kernel, pending);
   }
   return pending;
 }
@@ -167,13 +176,15 @@ export function createKernel(device: GPUDevice, compiled: CompiledWgsl): Kernel 
     if (sizeErrors.length > 0) return failure(sizeErrors);
 
     const limits = device.limits;
-    for (const k of manifest.kernels) {
-      const storage = k.bindings.filter((b) => b.kind === 'storage').length;
+    const plan = planRun(compiled, binding, limits, { splits: options.splits });
+    const run = plan.binding;
+    for (const d of plan.dispatches) {
+      const storage = d.kernel.plan.bindings.length;
       if (storage > limits.maxStorageBuffersPerShaderStage) {
-        const origin = program.body[k.statement].origin;
+        const origin = program.body[d.manifest.statement].origin;
         return failure([
           diagnostic('E501', { ...origin, file: program.file }, [
-            k.target,
+            d.manifest.target,
             storage,
             limits.maxStorageBuffersPerShaderStage,
           ]),
@@ -181,13 +192,13 @@ export function createKernel(device: GPUDevice, compiled: CompiledWgsl): Kernel 
       }
     }
     const at = (span: { start: number; end: number }) => ({ ...span, file: program.file });
-    if (manifest.kernels.some((k) => k.f16) && !device.features.has('shader-f16')) {
+    if (plan.dispatches.some((d) => d.kernel.plan.f16) && !device.features.has('shader-f16')) {
       return failure([diagnostic('E504', at(program.origin), [program.name])]);
     }
     const sizes = new Map<string, { elements: number; bytes: number }>();
     const maxBinding = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
-    for (const b of manifest.buffers) {
-      const elements = evaluateFormula(b.elements, binding);
+    for (const b of plan.buffers) {
+      const elements = evaluateFormula(b.elements, run);
       const bytes = bufferBytes(elements, b.bytesPerElement);
       // Kernels address elements with i32 arithmetic, so 2^31 - 1 elements is a hard limit too.
       const allowed = Math.min(maxBinding, (2 ** 31 - 1) * b.bytesPerElement);
@@ -200,18 +211,22 @@ export function createKernel(device: GPUDevice, compiled: CompiledWgsl): Kernel 
       sizes.set(b.tensor, { elements, bytes });
     }
     const dispatches: [number, number, number][] = [];
-    for (const k of manifest.kernels) {
-      const workgroups = evaluateFormula(k.dispatch.workgroups, binding);
-      const size = dispatchSize(workgroups, limits.maxComputeWorkgroupsPerDimension);
+    for (const d of plan.dispatches) {
+      const size = dispatchSize(d.workgroups, limits.maxComputeWorkgroupsPerDimension);
       if (!size) {
         return failure([
-          diagnostic('E503', at(program.body[k.statement].origin), [k.target, workgroups]),
+          diagnostic('E503', at(program.body[d.manifest.statement].origin), [
+            d.manifest.target,
+            d.workgroups,
+          ]),
         ]);
       }
       dispatches.push(size);
     }
 
-    const { layouts, pipelines } = await getPipelines(device, compiled);
+    const pipelines = await Promise.all(
+      plan.dispatches.map((d) => getPipeline(device, compiled, d.kernel)),
+    );
     const owned: GPUBuffer[] = [];
     const make = (label: string, size: number, usage: number) => {
       const buffer = device.createBuffer({ label, size, usage });
@@ -220,16 +235,16 @@ export function createKernel(device: GPUDevice, compiled: CompiledWgsl): Kernel 
     };
     // Host-side work first, so nothing throws while the error scopes are pushed.
     const uploads = new Map(
-      manifest.buffers
+      plan.buffers
         .filter((b) => b.role === 'input')
         .map((b) => [b.tensor, encodeInput(inputs[b.tensor], b.storage)]),
     );
-    const uniformData = encodeUniforms(manifest.uniforms, binding);
+    const uniformData = encodeUniforms(manifest.uniforms, run);
     try {
       device.pushErrorScope('validation');
       device.pushErrorScope('out-of-memory');
       const buffers = new Map<string, GPUBuffer>();
-      for (const b of manifest.buffers) {
+      for (const b of plan.buffers) {
         const usage =
           GPUBufferUsage.STORAGE |
           (b.role === 'input' ? GPUBufferUsage.COPY_DST : 0) |
@@ -249,16 +264,19 @@ export function createKernel(device: GPUDevice, compiled: CompiledWgsl): Kernel 
 
       const encoder = device.createCommandEncoder({ label: program.name });
       const pass = encoder.beginComputePass();
-      manifest.kernels.forEach((k, i) => {
+      plan.dispatches.forEach((d, i) => {
         const group = device.createBindGroup({
-          label: k.name,
-          layout: layouts[i],
-          entries: k.bindings.map((b) => ({
-            binding: b.binding,
-            resource: { buffer: b.kind === 'uniform' ? uniforms : buffers.get(b.tensor!)! },
-          })),
+          label: d.kernel.name,
+          layout: pipelines[i].layout,
+          entries: [
+            { binding: 0, resource: { buffer: uniforms } },
+            ...d.kernel.plan.bindings.map((b) => ({
+              binding: b.binding,
+              resource: { buffer: buffers.get(b.tensor)! },
+            })),
+          ],
         });
-        pass.setPipeline(pipelines[i]);
+        pass.setPipeline(pipelines[i].pipeline);
         pass.setBindGroup(0, group);
         pass.dispatchWorkgroups(...dispatches[i]);
       });
@@ -296,7 +314,7 @@ export function createKernel(device: GPUDevice, compiled: CompiledWgsl): Kernel 
         readbacks[i].unmap();
         outputs[o.name] = { dtype: 'f32', shape: [...shape], data };
       });
-      return { ok: true, outputs };
+      return { ok: true, outputs, fused: plan.fused };
     } finally {
       for (const b of owned) b.destroy();
     }

@@ -1,0 +1,157 @@
+/**
+ * Specialisation of a fused kernel, chosen when the kernel runs: the bound extents and the
+ * device limits decide how many rows a workgroup serves, how many keys it stages at a time, and
+ * how far the key range is split. Pure: no device, no WGSL.
+ *
+ * The WGSL of a fused kernel is generated per specialisation (and cached per value): the head
+ * dimensions (the contraction's `E`, the value's `F`) size the registers that hold a query row
+ * and its accumulator, and register arrays need constant sizes in WGSL, with constant indices
+ * to stay in registers (a dynamically indexed private array becomes slow memory on llvmpipe).
+ * Everything else (the query and key extents, params, the split count) stays a uniform, so a
+ * decode loop whose key extent grows reuses one pipeline.
+ *
+ * Workgroup memory holds, for the keys of one chunk: the staged key factors (chunk × E), the
+ * values (chunk × F) and, per row, the logits the weights read between the two passes over a
+ * chunk (chunk × rows); the first two also carry a query row per invocation in the prologue and
+ * an accumulator row in the epilogue, so they have at least one row per invocation.
+ */
+import { extentName } from '../../compiler/ir.ts';
+import type { FusedStatic } from './fused-plan.ts';
+
+export interface FusedSpec {
+  /** Rows per workgroup: `groupSize × queryTile`. */
+  readonly rows: number;
+  /** Query heads sharing a key/value head served together (1 without `group`). */
+  readonly groupSize: number;
+  readonly queryTile: number;
+  /** Rows per invocation (register blocking: each staged load feeds that many rows). */
+  readonly perInvocation: number;
+  readonly invocations: number;
+  /** Keys staged per chunk. */
+  readonly chunk: number;
+  /**
+   * The contraction's reduced extent `E` (0 without a contraction) and the value's feature count
+   * `F`, each rounded up to a multiple of 4: registers and staged tiles are `vec4<f32>`, the
+   * padding holds zeros, and extents that round alike share one specialisation.
+   */
+  readonly reduced: number;
+  readonly featureCount: number;
+}
+
+export interface Limits {
+  readonly maxComputeWorkgroupStorageSize: number;
+  readonly maxComputeInvocationsPerWorkgroup: number;
+}
+
+/** Rows a workgroup aims for: enough to reuse each staged key for many rows. */
+const TARGET_ROWS = 64;
+/**
+ * Two rows per invocation between these `E + F`: below, the staged loads are few anyway; above,
+ * one row keeps the generated code (and llvmpipe's compile time, which grows with the number
+ * of memory accesses in the code) small.
+ */
+const BLOCKING_MIN = 64;
+const BLOCKING_LIMIT = 256;
+
+const nextPow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
+
+export function workgroupBytes(
+  fs: FusedStatic,
+  s: Omit<FusedSpec, 'chunk'>,
+  chunk: number,
+): number {
+  const io = Math.max(chunk, s.invocations);
+  return (
+    4 * (io * s.reduced + io * s.featureCount + chunk * s.rows * fs.stored.length + s.invocations)
+  );
+}
+
+export function symbolOf(symbols: ReadonlyMap<string, number>, name: string): number {
+  const v = symbols.get(name);
+  if (v === undefined) throw new Error(`symbol ${name} is not bound`);
+  return v;
+}
+
+/** The specialisation for these extents and limits, or why none fits (then the group runs unfused). */
+export function chooseSpec(
+  fs: FusedStatic,
+  symbols: ReadonlyMap<string, number>,
+  limits: Limits,
+): FusedSpec | string {
+  const ext = (i: string) => symbolOf(symbols, extentName(i));
+  const pad4 = (n: number) => Math.ceil(n / 4) * 4;
+  const reduced = fs.contraction ? pad4(ext(fs.contraction.reduced)) : 0;
+  const featureCount = pad4(fs.features.map(ext).reduce((a, x) => a * x, 1));
+  const g = fs.grouped ? (symbols.get(fs.grouped.by) ?? 1) : 1;
+  const queries = ext(fs.query);
+  const hint = Math.max(fs.queryTile, TARGET_ROWS);
+  let groupSize = g >= 1 && g <= TARGET_ROWS ? g : 1;
+  let queryTile = Math.max(1, Math.min(nextPow2(queries), Math.floor(hint / groupSize)));
+  for (;;) {
+    const rows = groupSize * queryTile;
+    const blocked =
+      rows >= 16 &&
+      rows % 2 === 0 &&
+      reduced + featureCount >= BLOCKING_MIN &&
+      reduced + featureCount <= BLOCKING_LIMIT;
+    const perInvocation = blocked ? 2 : 1;
+    const invocations = rows / perInvocation;
+    const base = {
+      rows,
+      groupSize,
+      queryTile,
+      perInvocation,
+      invocations,
+      reduced,
+      featureCount,
+    };
+    if (invocations <= limits.maxComputeInvocationsPerWorkgroup) {
+      for (let chunk = fs.keyTile; ; chunk = Math.ceil(chunk / 2)) {
+        if (workgroupBytes(fs, base, chunk) <= limits.maxComputeWorkgroupStorageSize)
+          return { ...base, chunk };
+        if (chunk === 1) break;
+      }
+    }
+    if (queryTile > 1) queryTile = Math.ceil(queryTile / 2);
+    else if (groupSize > 1) groupSize = 1;
+    else
+      return `E = ${reduced}, F = ${featureCount}: one key and one row need more than the device's ${limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory`;
+  }
+}
+
+/** Workgroups of one split: fixed rows × head groups × query tiles. */
+export function rowWorkgroups(
+  fs: FusedStatic,
+  spec: FusedSpec,
+  symbols: ReadonlyMap<string, number>,
+): number {
+  const ext = (i: string) => symbolOf(symbols, extentName(i));
+  let n = fs.fixed.reduce((a, i) => a * ext(i), 1);
+  if (fs.grouped) n *= Math.ceil(ext(fs.grouped.index) / spec.groupSize);
+  return n * Math.ceil(ext(fs.query) / spec.queryTile);
+}
+
+/** Workgroups that keep a device busy; fewer leave it idle during decode. */
+const TARGET_WORKGROUPS = 64;
+/** At most this many query rows per (batch, head group) make a run worth splitting. */
+const FEW_ROWS = 16;
+
+/**
+ * How many parts the key tiles are split into (Flash-Decoding): only with `split m1`, few query
+ * rows and many key tiles; enough workgroups to fill the device, each part at least two tiles.
+ * `forced` (tests, benchmarks) overrides the heuristic within [1, tiles].
+ */
+export function chooseSplits(
+  fs: FusedStatic,
+  spec: FusedSpec,
+  symbols: ReadonlyMap<string, number>,
+  forced?: number,
+): number {
+  const tiles = symbolOf(symbols, extentName(fs.key[0]));
+  if (!fs.split) return 1;
+  if (forced !== undefined) return Math.max(1, Math.min(Math.floor(forced), tiles));
+  const rowsPerGroup = symbolOf(symbols, extentName(fs.query)) * spec.groupSize;
+  if (rowsPerGroup > FEW_ROWS || tiles < 4) return 1;
+  const workgroups = rowWorkgroups(fs, spec, symbols);
+  return Math.max(1, Math.min(Math.floor(tiles / 2), Math.ceil(TARGET_WORKGROUPS / workgroups)));
+}
