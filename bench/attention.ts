@@ -13,6 +13,7 @@ import {
   tensor,
 } from '../index.ts';
 import { evaluateFormula, bufferBytes } from '../backends/wgsl/runtime-data.ts';
+import { planRun } from '../backends/wgsl/runtime-fused.ts';
 
 export interface Shape {
   readonly B: number;
@@ -64,8 +65,12 @@ export function attentionFlops(s: Shape, pairs: number): number {
   return 4 * s.B * s.HQ * pairs * s.D;
 }
 
-/** Bytes of every storage buffer the run allocates (inputs, intermediates, outputs). */
+/**
+ * Bytes of every storage buffer the run allocates (inputs, intermediates, outputs, split-KV
+ * partials), as the runtime plans it for this device (`backends/wgsl/runtime-fused.ts`).
+ */
 export function bufferFootprint(
+  device: GPUDevice,
   spec: CompiledSpec,
   inputs: Record<string, HostTensor>,
   params: Record<string, number | boolean>,
@@ -75,14 +80,17 @@ export function bufferFootprint(
   );
   const bound = bind(spec.wgsl.program, signatures, params);
   if (!bound.ok) throw new Error(bound.diagnostics.map((d) => d.message).join('; '));
-  return spec.wgsl.manifest.buffers.reduce(
-    (sum, b) => sum + bufferBytes(evaluateFormula(b.elements, bound.binding), b.bytesPerElement),
+  const plan = planRun(spec.wgsl, bound.binding, device.limits);
+  return plan.buffers.reduce(
+    (sum, b) => sum + bufferBytes(evaluateFormula(b.elements, plan.binding), b.bytesPerElement),
     0,
   );
 }
 
 export interface Timing {
   readonly medianMs: number;
+  /** Median GPU time of the dispatches (timestamp queries), when the device has them. */
+  readonly gpuMs: number | null;
   readonly runs: readonly number[];
   readonly output: Float32Array<ArrayBufferLike>;
 }
@@ -99,17 +107,28 @@ export async function time(
   const kernel = createKernel(device, spec.wgsl);
   let output: Float32Array<ArrayBufferLike> = new Float32Array(0);
   const samples: number[] = [];
+  const gpu: number[] = [];
   for (let i = 0; i < warmup + runs; i++) {
     const t0 = performance.now();
-    const r = await kernel.run(inputs, { params });
+    const r = await kernel.run(inputs, { params, profile: true });
     const t1 = performance.now();
     if (!r.ok) throw new Error(`${spec.name}: ${r.message}`);
     if (i >= warmup) samples.push(t1 - t0);
+    if (i >= warmup && r.timings) gpu.push(r.timings.reduce((sum, t) => sum + t.ms, 0));
     output = r.outputs[spec.program.outputs[0]].data as Float32Array;
   }
   kernel.destroy();
-  const sorted = [...samples].sort((a, b) => a - b);
-  return { medianMs: sorted[Math.floor(sorted.length / 2)], runs: samples, output };
+  return {
+    medianMs: median(samples),
+    gpuMs: gpu.length > 0 ? median(gpu) : null,
+    runs: samples,
+    output,
+  };
+}
+
+export function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
 }
 
 export function maxAbsDiff(a: Float32Array, b: Float32Array): number {

@@ -3,7 +3,8 @@
  *
  * `run` binds the inputs and params (`compiler/bind.ts`: the same meaning as the interpreter),
  * checks the device limits, allocates one buffer per tensor at its bound size, writes the
- * uniform buffer, records every kernel's dispatch in one compute pass, and reads the outputs
+ * uniform buffer, records every kernel's dispatch in one compute pass (a pass per dispatch when
+ * profiling with timestamp queries), and reads the outputs
  * back. Pipelines are created once per (device, compiled spec). WGSL or pipeline validation
  * errors are our bugs: they throw `InternalError` with Dawn's messages, never pass silently.
  */
@@ -32,6 +33,8 @@ export type RunResult =
       readonly outputs: Record<string, HostTensor>;
       /** How each fused group ran (its specialisation, split count, or why it ran unfused). */
       readonly fused: readonly FusedRunInfo[];
+      /** GPU time of each dispatch, in order, when asked for (`profile`) and the device can. */
+      readonly timings?: readonly DispatchTiming[];
     }
   /** `message` summarises the failure; `diagnostics` holds the catalogued ones (may be empty). */
   | { readonly ok: false; readonly diagnostics: readonly Diagnostic[]; readonly message: string };
@@ -43,6 +46,16 @@ export interface RunOptions {
    * instead of the runtime's choice (Flash-Decoding; for tests and benchmarks).
    */
   readonly splits?: number;
+  /**
+   * Measure each dispatch's GPU time with timestamp queries (feature `timestamp-query`; ignored
+   * without it). Each dispatch then gets a compute pass of its own.
+   */
+  readonly profile?: boolean;
+}
+
+export interface DispatchTiming {
+  readonly kernel: string;
+  readonly ms: number;
 }
 
 export interface Kernel {
@@ -263,8 +276,16 @@ export function createKernel(device: GPUDevice, compiled: CompiledWgsl): Kernel 
       device.queue.writeBuffer(uniforms, 0, uniformData);
 
       const encoder = device.createCommandEncoder({ label: program.name });
-      const pass = encoder.beginComputePass();
+      const profiler =
+        options.profile && device.features.has('timestamp-query')
+          ? createProfiler(device, plan.dispatches.length, make)
+          : null;
+      let pass = encoder.beginComputePass(profiler?.passDescriptor(0));
       plan.dispatches.forEach((d, i) => {
+        if (profiler && i > 0) {
+          pass.end();
+          pass = encoder.beginComputePass(profiler.passDescriptor(i));
+        }
         const group = device.createBindGroup({
           label: d.kernel.name,
           layout: pipelines[i].layout,
@@ -281,6 +302,7 @@ export function createKernel(device: GPUDevice, compiled: CompiledWgsl): Kernel 
         pass.dispatchWorkgroups(...dispatches[i]);
       });
       pass.end();
+      profiler?.resolve(encoder);
       const readbacks = manifest.outputs.map((o) => {
         const size = sizes.get(o.name)!.bytes;
         const readback = make(
@@ -314,7 +336,10 @@ export function createKernel(device: GPUDevice, compiled: CompiledWgsl): Kernel 
         readbacks[i].unmap();
         outputs[o.name] = { dtype: 'f32', shape: [...shape], data };
       });
-      return { ok: true, outputs, fused: plan.fused };
+      const timings = profiler
+        ? (await profiler.read()).map((ms, i) => ({ kernel: plan.dispatches[i].kernel.name, ms }))
+        : undefined;
+      return { ok: true, outputs, fused: plan.fused, ...(timings ? { timings } : {}) };
     } finally {
       for (const b of owned) b.destroy();
     }
@@ -324,6 +349,49 @@ export function createKernel(device: GPUDevice, compiled: CompiledWgsl): Kernel 
     run,
     destroy() {
       destroyed = true;
+    },
+  };
+}
+
+/** Timestamp queries around each dispatch's compute pass, resolved and read back after the run. */
+function createProfiler(
+  device: GPUDevice,
+  dispatches: number,
+  make: (label: string, size: number, usage: number) => GPUBuffer,
+) {
+  const count = 2 * dispatches;
+  const querySet = device.createQuerySet({ type: 'timestamp', count });
+  const resolved = make(
+    'timestamps',
+    8 * count,
+    GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+  );
+  const readback = make(
+    'timestamps (readback)',
+    8 * count,
+    GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  );
+  return {
+    passDescriptor: (i: number): GPUComputePassDescriptor => ({
+      timestampWrites: {
+        querySet,
+        beginningOfPassWriteIndex: 2 * i,
+        endOfPassWriteIndex: 2 * i + 1,
+      },
+    }),
+    resolve(encoder: GPUCommandEncoder) {
+      encoder.resolveQuerySet(querySet, 0, count, resolved, 0);
+      encoder.copyBufferToBuffer(resolved, 0, readback, 0, 8 * count);
+    },
+    async read(): Promise<number[]> {
+      await readback.mapAsync(GPUMapMode.READ);
+      const stamps = new BigUint64Array(readback.getMappedRange().slice(0));
+      readback.unmap();
+      querySet.destroy();
+      return Array.from(
+        { length: dispatches },
+        (_, i) => Number(stamps[2 * i + 1] - stamps[2 * i]) / 1e6,
+      );
     },
   };
 }
