@@ -15,9 +15,18 @@
  *  - the *grouped* head (`hq` of `group hq / G`): a workgroup serves the G heads sharing a K/V
  *    head, so the staged reads may use it only as `hq / G`;
  *  - the other, *fixed*, rows (`b`): one value per workgroup.
- * The contraction of the chain (`S = sum[e] scale * Q[.., e] * K[.., key, e]`) splits into the
- * factors that do not depend on the key (hoisted into registers once per row) and those that do
- * (staged per key tile in workgroup memory); the value read `V[.., key, f]` is staged too.
+ * Each contraction of the chain (`S = sum[e] scale * Q[.., e] * K[.., key, e]`; MLA has two,
+ * `S1 = sum[r] ..` and `S2 = sum[d] ..`, each over its own index) splits into the factors that do
+ * not depend on the key (hoisted into registers once per row) and those that do (staged per key
+ * tile in workgroup memory); the value read `V[.., key, f]` is staged too.
+ *
+ * Chain tensors that do not vary with the query (*key-side*: the key norms of cosine attention,
+ * the concatenated keys of two-source attention, the pooled agents of agent attention) leave the
+ * group: their own unfused kernels compute them before the fused kernel, which reads them as
+ * ordinary buffers. They cost O(keys) work and memory once, where computing them inside would
+ * cost it per row (a key norm per (query, key)) or be impossible: a piecewise tensor or one with
+ * indices of its own (`KC[b, h, m, e]`, defined per prefix and suffix) is no per-(row, key)
+ * value the kernel evaluates.
  */
 import * as A from '../../compiler/affine.ts';
 import { irKey } from '../../compiler/ir-equal.ts';
@@ -61,6 +70,7 @@ export interface Contraction {
 }
 
 export interface FusedStatic {
+  /** The matched group without its key-side chain tensors. */
   readonly group: FusedGroup;
   readonly output: TensorName;
   readonly rows: readonly IndexName[];
@@ -76,7 +86,10 @@ export interface FusedStatic {
   readonly keyTile: number;
   /** `K` in `key < K` when every per-key statement carries the tile pass's bounds filter. */
   readonly keyLimit: Affine | null;
-  readonly contraction: Contraction | null;
+  /** The chain's contractions, in body order; each sizes its own registers and staged tile. */
+  readonly contractions: readonly Contraction[];
+  /** Key-side chain tensors: computed by their own kernels before the fused kernel. */
+  readonly keySide: readonly TensorName[];
   /** Chain tensors the weights read: kept per key of a tile between the two passes. */
   readonly stored: readonly TensorName[];
   /** The running values' filter over (rows, m1), from block sparsity; null when none. */
@@ -145,8 +158,27 @@ function badReads(
   return bad;
 }
 
-export function planFused(program: Program, group: FusedGroup): Plan {
-  const g = group;
+/**
+ * The key-side tensors of a group's chain (file header): none of their pieces is indexed by the
+ * query, the row the schedule tiles (the last row without a tile). A chain tensor one of them
+ * reads that is not key-side (a sum over the queries) is materialized as well, below.
+ */
+function keySideTensors(program: Program, g: FusedGroup): Set<TensorName> {
+  const query =
+    program.schedule.tiles.find((t) => g.rows.includes(t.index))?.index ?? g.rows.at(-1);
+  if (query === undefined) return new Set();
+  const queried = new Set(g.chain.filter((s) => s.indices.includes(query)).map((s) => s.target));
+  return new Set(g.chain.filter((s) => !queried.has(s.target)).map((s) => s.target));
+}
+
+function withoutTensors(g: FusedGroup, gone: ReadonlySet<TensorName>): FusedGroup {
+  const keep = (s: Statement) => !gone.has(s.target);
+  return { ...g, chain: g.chain.filter(keep), statements: g.statements.filter(keep) };
+}
+
+export function planFused(program: Program, matched: FusedGroup): Plan {
+  const keySide = keySideTensors(program, matched);
+  const g = withoutTensors(matched, keySide);
   const out = g.output.target;
   const [m1, m0] = g.key;
   const defs = (t: TensorName) => program.body.filter((s) => s.target === t);
@@ -190,9 +222,9 @@ export function planFused(program: Program, group: FusedGroup): Plan {
     return 'the key tile size is not a constant';
   const keyTile = keyTileConst.value.constant;
 
-  // The chain: per (row, key) equations, at most one contraction.
+  // The chain: per (row, key) equations, some of them contractions.
   const weightIdx = new Set(weights.indices);
-  let contraction: Contraction | null = null;
+  const contractions: Contraction[] = [];
   const chainRead = (r: Extract<Expr, { kind: 'read' }>) =>
     chainSet.has(r.tensor) && isPlainRead(r, defOf(r.tensor).indices);
   for (const s of g.chain) {
@@ -204,7 +236,6 @@ export function planFused(program: Program, group: FusedGroup): Plan {
       if (bad) return bad;
     }
     if (!s.reduce) continue;
-    if (contraction) return 'the chain has more than one contraction';
     if (s.reduce.op !== 'sum' || s.reduce.over.length !== 1)
       return `\`${s.target}\` is not a sum over one index`;
     const reduced = s.reduce.over[0];
@@ -216,7 +247,12 @@ export function planFused(program: Program, group: FusedGroup): Plan {
     const hoisted = parts.filter((f) => !keyed(f));
     if ([...parts].some((f) => [...tensorsRead(f)].some((t) => chainSet.has(t))))
       return `\`${s.target}\` reads another chain tensor inside its contraction`;
-    contraction = { statement: s, reduced, hoisted: product(hoisted), staged: product(staged) };
+    contractions.push({
+      statement: s,
+      reduced,
+      hoisted: product(hoisted),
+      staged: product(staged),
+    });
   }
 
   // The cascade fuse.ts writes, checked against its exact form.
@@ -342,7 +378,7 @@ export function planFused(program: Program, group: FusedGroup): Plan {
     return 'the tile filter reads a tensor of the group';
 
   // Row roles.
-  const stagedExprs = [value, ...(contraction ? [contraction.staged] : [])];
+  const stagedExprs = [value, ...contractions.map((c) => c.staged)];
   const tile = program.schedule.tiles.find((t) => rows.includes(t.index));
   const used = new Set(stagedExprs.flatMap((e) => [...indicesOfExpr(e)]));
   const query =
@@ -359,19 +395,15 @@ export function planFused(program: Program, group: FusedGroup): Plan {
     ]);
   const stageable = (gr: FusedStatic['grouped']) =>
     workgroupUniform(value, allowedFor(gr, features), gr) &&
-    (!contraction ||
-      workgroupUniform(contraction.staged, allowedFor(gr, [contraction.reduced]), gr));
+    contractions.every((c) => workgroupUniform(c.staged, allowedFor(gr, [c.reduced]), gr));
   if (grouped && !stageable(grouped)) grouped = null;
   if (!stageable(null)) return `the keys or values are read at the query index \`${query}\``;
-  if (features.some((f) => contraction && f === contraction.reduced))
-    return unexpected('value read');
-  if (
-    contraction &&
-    [...indicesOfExpr(contraction.hoisted)].some(
-      (i) => !rows.includes(i) && i !== contraction.reduced,
-    )
-  )
-    return unexpected('contraction');
+  // A reduced index may also be a feature (MLA's latent `r` is summed in `S1` and indexes the
+  // output): the kernel binds it only while it evaluates that contraction's factors, and the
+  // features only while it stages values or writes the output.
+  for (const c of contractions)
+    if ([...indicesOfExpr(c.hoisted)].some((i) => !rows.includes(i) && i !== c.reduced))
+      return unexpected('contraction');
 
   // Keys at or past the key extent contribute nothing when the tile maximum and the weights
   // carry the bounds filter: the kernel then never visits them.
@@ -408,7 +440,8 @@ export function planFused(program: Program, group: FusedGroup): Plan {
     key: g.key,
     keyTile,
     keyLimit,
-    contraction,
+    contractions,
+    keySide: [...keySide],
     stored,
     tileFilter,
     split: program.schedule.splits.includes(m1),

@@ -26,7 +26,7 @@ import {
   type KernelScope,
   type Lowered,
 } from './lower-expr.ts';
-import { mangle } from './names.ts';
+import { escapeName, mangle } from './names.ts';
 import type { BufferBinding, KExpr, KStmt, PreludeFn, Storage } from './plan.ts';
 
 export interface TensorEnv {
@@ -36,6 +36,17 @@ export interface TensorEnv {
   readonly boolTensors: ReadonlySet<TensorName>;
   readonly paramTypes: ReadonlyMap<string, ParamType>;
 }
+
+/** Names of a fused group's run-time uniform and split-KV partial buffers. */
+export const fusedNames = (output: TensorName) => ({
+  splits: `run_splits_${escapeName(output)}`,
+  /** The split count, as the runtime names it (not an attn name, so it cannot collide). */
+  splitSymbol: `${output}#splits`,
+  /** The split count when the run splits, else 0: partial buffers are sized with it. */
+  partsSymbol: `${output}#parts`,
+  acc: `${output}#acc` as TensorName,
+  ml: `${output}#ml` as TensorName,
+});
 
 export type Redirect = (at: readonly Affine[], b: Block) => Lowered;
 

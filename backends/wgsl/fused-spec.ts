@@ -4,16 +4,18 @@
  * how far the key range is split. Pure: no device, no WGSL.
  *
  * The WGSL of a fused kernel is generated per specialisation (and cached per value): the head
- * dimensions (the contraction's `E`, the value's `F`) size the registers that hold a query row
- * and its accumulator, and register arrays need constant sizes in WGSL, with constant indices
+ * dimensions (each contraction's reduced extent `E`, the value's `F`) size the registers that
+ * hold a query row's hoisted factors and its accumulator, and register arrays need constant sizes in WGSL, with constant indices
  * to stay in registers (a dynamically indexed private array becomes slow memory on llvmpipe).
  * Everything else (the query and key extents, params, the split count) stays a uniform, so a
  * decode loop whose key extent grows reuses one pipeline.
  *
- * Workgroup memory holds, for the keys of one chunk: the staged key factors (chunk × E), the
- * values (chunk × F) and, per row, the logits the weights read between the two passes over a
- * chunk (chunk × rows); the first two also carry a query row per invocation in the prologue and
- * an accumulator row in the epilogue, so they have at least one row per invocation.
+ * Workgroup memory holds, for the keys of one chunk: the staged key factors (chunk × ΣE: a key's
+ * row holds every contraction's factors side by side), the values (chunk × F) and, per row, the
+ * logits the weights read between the two passes over a chunk (chunk × rows). The prologue
+ * carries one contraction's hoisted factors at a time through the first, a row per invocation
+ * (invocations × the widest E), and the epilogue an accumulator row per invocation through the
+ * second (invocations × F).
  */
 import { extentName } from '../../compiler/ir.ts';
 import type { FusedStatic } from './fused-plan.ts';
@@ -30,11 +32,11 @@ export interface FusedSpec {
   /** Keys staged per chunk. */
   readonly chunk: number;
   /**
-   * The contraction's reduced extent `E` (0 without a contraction) and the value's feature count
-   * `F`, each rounded up to a multiple of 4: registers and staged tiles are `vec4<f32>`, the
-   * padding holds zeros, and extents that round alike share one specialisation.
+   * Each contraction's reduced extent `E` (`FusedStatic.contractions` order) and the value's
+   * feature count `F`, each rounded up to a multiple of 4: registers and staged tiles are
+   * `vec4<f32>`, the padding holds zeros, and extents that round alike share one specialisation.
    */
-  readonly reduced: number;
+  readonly reduced: readonly number[];
   readonly featureCount: number;
 }
 
@@ -46,7 +48,7 @@ export interface Limits {
 /** Rows a workgroup aims for: enough to reuse each staged key for many rows. */
 const TARGET_ROWS = 64;
 /**
- * Two rows per invocation between these `E + F`: below, the staged loads are few anyway; above,
+ * Two rows per invocation between these `ΣE + F`: below, the staged loads are few anyway; above,
  * one row keeps the generated code (and llvmpipe's compile time, which grows with the number
  * of memory accesses in the code) small.
  */
@@ -55,14 +57,32 @@ const BLOCKING_LIMIT = 256;
 
 const nextPow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 
-export function workgroupBytes(
-  fs: FusedStatic,
-  s: Omit<FusedSpec, 'chunk'>,
-  chunk: number,
-): number {
+type Sizes = Omit<FusedSpec, 'chunk'>;
+
+/** Where each contraction's staged factors start in a key's row of the staged keys, and its width. */
+export function keyRow(s: Pick<FusedSpec, 'reduced'>): { offsets: number[]; width: number } {
+  const offsets: number[] = [];
+  let width = 0;
+  for (const e of s.reduced) {
+    offsets.push(width);
+    width += e;
+  }
+  return { offsets, width };
+}
+
+/** Floats of the staged keys: a chunk of key rows, or a prologue's row per invocation. */
+export function stagedKeysLength(s: Sizes, chunk: number): number {
+  return Math.max(chunk * keyRow(s).width, s.invocations * Math.max(0, ...s.reduced));
+}
+
+export function workgroupBytes(fs: FusedStatic, s: Sizes, chunk: number): number {
   const io = Math.max(chunk, s.invocations);
   return (
-    4 * (io * s.reduced + io * s.featureCount + chunk * s.rows * fs.stored.length + s.invocations)
+    4 *
+    (stagedKeysLength(s, chunk) +
+      io * s.featureCount +
+      chunk * s.rows * fs.stored.length +
+      s.invocations)
   );
 }
 
@@ -80,7 +100,8 @@ export function chooseSpec(
 ): FusedSpec | string {
   const ext = (i: string) => symbolOf(symbols, extentName(i));
   const pad4 = (n: number) => Math.ceil(n / 4) * 4;
-  const reduced = fs.contraction ? pad4(ext(fs.contraction.reduced)) : 0;
+  const reduced = fs.contractions.map((c) => pad4(ext(c.reduced)));
+  const width = reduced.reduce((a, x) => a + x, 0);
   const featureCount = pad4(fs.features.map(ext).reduce((a, x) => a * x, 1));
   const g = fs.grouped ? (symbols.get(fs.grouped.by) ?? 1) : 1;
   const queries = ext(fs.query);
@@ -92,8 +113,8 @@ export function chooseSpec(
     const blocked =
       rows >= 16 &&
       rows % 2 === 0 &&
-      reduced + featureCount >= BLOCKING_MIN &&
-      reduced + featureCount <= BLOCKING_LIMIT;
+      width + featureCount >= BLOCKING_MIN &&
+      width + featureCount <= BLOCKING_LIMIT;
     const perInvocation = blocked ? 2 : 1;
     const invocations = rows / perInvocation;
     const base = {
@@ -115,7 +136,7 @@ export function chooseSpec(
     if (queryTile > 1) queryTile = Math.ceil(queryTile / 2);
     else if (groupSize > 1) groupSize = 1;
     else
-      return `E = ${reduced}, F = ${featureCount}: one key and one row need more than the device's ${limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory`;
+      return `E = ${reduced.join(' + ') || 0}, F = ${featureCount}: one key and one row need more than the device's ${limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory`;
   }
 }
 

@@ -3,8 +3,8 @@
  * invocation walks the chunk's keys for each of its rows.
  *
  * Softmax, two passes over the chunk (FlashAttention-2's per-tile rescaling, not per key):
- *   1. per key: the contraction (a dot of the row's hoisted registers with the staged key), the
- *      rest of the chain, the logit of the tile maximum (folded with a "seen" flag) and the
+ *   1. per key: the contractions (each a dot of the row's hoisted registers with its part of the
+ *      staged key), the rest of the chain, the logit of the tile maximum (folded with a "seen" flag) and the
  *      logits the weights read, kept in workgroup memory (absent ones as the ABSENT marker);
  *   then once per row: the new running maximum, and the running sum and accumulator rescaled by
  *      `exp(old − new)` (1 when nothing was seen before, or the maximum is still −inf);
@@ -21,7 +21,7 @@ import { irKey } from '../../compiler/ir-equal.ts';
 import type { Expr, TensorName } from '../../compiler/ir.ts';
 import { decidable, kAnd, kNot } from './fused-bounds.ts';
 import type { FusedStatic } from './fused-plan.ts';
-import type { FusedSpec } from './fused-spec.ts';
+import { keyRow, type FusedSpec } from './fused-spec.ts';
 import { letFresh, type FusedScope } from './fused-scope.ts';
 import { and, bin, Block, holds, i32, lowerExpr, ref, type Lowered } from './lower-expr.ts';
 import type { KExpr } from './plan.ts';
@@ -56,7 +56,8 @@ export interface ChunkContext {
 }
 
 export const registerName = {
-  hoisted: (r: number) => `rh_${r}`,
+  /** Row `r`'s hoisted factors of contraction `k`. */
+  hoisted: (r: number, k: number) => `rh_${r}_${k}`,
   acc: (r: number) => `ra_${r}`,
   max: (r: number) => `rm_${r}`,
   sum: (r: number) => `rl_${r}`,
@@ -103,8 +104,8 @@ function setRow(ctx: ChunkContext, row: RowSlot): void {
   if (ctx.fs.grouped && row.grouped) ctx.scope.indexValues.set(ctx.fs.grouped.index, row.grouped);
 }
 
-/** The chain at (row, current key); the contraction's value is `dot`. */
-function evalChain(ctx: ChunkContext, b: Block, dot: KExpr | null): void {
+/** The chain at (row, current key); `dots[k]` is the value of contraction `k`. */
+function evalChain(ctx: ChunkContext, b: Block, dots: readonly KExpr[]): void {
   const locals = new Map<TensorName, Lowered>();
   for (const s of ctx.fs.group.chain) {
     ctx.scope.redirects.set(s.target, () => {
@@ -115,8 +116,9 @@ function evalChain(ctx: ChunkContext, b: Block, dot: KExpr | null): void {
   }
   for (const s of ctx.fs.group.chain) {
     const ok = filterOk(b, [s.filter], ctx.full);
-    if (ctx.fs.contraction?.statement === s) {
-      locals.set(s.target, { value: dot!, ok });
+    const k = ctx.fs.contractions.findIndex((c) => c.statement === s);
+    if (k >= 0) {
+      locals.set(s.target, { value: dots[k], ok });
     } else {
       const v = lowerExpr(s.body, b);
       locals.set(s.target, { value: v.value, ok: and(ok, v.ok) });
@@ -124,35 +126,42 @@ function evalChain(ctx: ChunkContext, b: Block, dot: KExpr | null): void {
   }
 }
 
-/** Per key: load the staged key once, and fold it into each row's dot product. */
-function dots(ctx: ChunkContext, b: Block, key: KExpr): KExpr[] {
+/**
+ * Per key and contraction: load each staged vec4 of the key once, and fold it into every row's
+ * dot product. Returns each row's values, `[row][contraction]`.
+ */
+function dots(ctx: ChunkContext, b: Block, key: KExpr): KExpr[][] {
   const { spec } = ctx;
-  if (!ctx.fs.contraction) return [];
-  const n = spec.reduced / 4;
-  const acc = ctx.rows.map(() => {
-    const name = b.scope.fresh('sd');
-    b.push({ kind: 'var', name, type: 'f32', init: f32(0) });
-    return name;
-  });
-  for (let i = 0; i < n; i++) {
-    const k = letFresh(b, 'kv', {
-      kind: 'load',
-      buffer: 'wg_k',
-      index: bin('+', bin('*', key, i32(n)), i32(i)),
-      mutable: true,
+  const keys = keyRow(spec);
+  const out: KExpr[][] = ctx.rows.map(() => []);
+  ctx.fs.contractions.forEach((_, k) => {
+    const n = spec.reduced[k] / 4;
+    const acc = ctx.rows.map(() => {
+      const name = b.scope.fresh('sd');
+      b.push({ kind: 'var', name, type: 'f32', init: f32(0) });
+      return name;
     });
-    ctx.rows.forEach((row, r) => {
-      const h: KExpr = {
+    for (let i = 0; i < n; i++) {
+      const kv = letFresh(b, 'kv', {
         kind: 'load',
-        buffer: registerName.hoisted(row.r),
-        index: i32(i),
+        buffer: 'wg_k',
+        index: bin('+', bin('*', key, i32(keys.width / 4)), i32(keys.offsets[k] / 4 + i)),
         mutable: true,
-      };
-      const term: KExpr = { kind: 'call', fn: 'dot', args: [h, k] };
-      b.push({ kind: 'assign', name: acc[r], value: bin('+', ref(acc[r]), term) });
-    });
-  }
-  return acc.map((name) => letFresh(b, 'sd', ref(name)));
+      });
+      ctx.rows.forEach((row, r) => {
+        const h: KExpr = {
+          kind: 'load',
+          buffer: registerName.hoisted(row.r, k),
+          index: i32(i),
+          mutable: true,
+        };
+        const term: KExpr = { kind: 'call', fn: 'dot', args: [h, kv] };
+        b.push({ kind: 'assign', name: acc[r], value: bin('+', ref(acc[r]), term) });
+      });
+    }
+    acc.forEach((name, r) => out[r].push(letFresh(b, 'sd', ref(name))));
+  });
+  return out;
 }
 
 /**
@@ -239,7 +248,7 @@ export function softmaxChunk(ctx: ChunkContext, b: Block): void {
   const d = dots(ctx, first, key);
   ctx.rows.forEach((row, r) => {
     setRow(ctx, row);
-    evalChain(ctx, first, d[r] ?? null);
+    evalChain(ctx, first, d[r]);
     const ok = filterOk(first, [sm.tmax.filter], ctx.full);
     const v = lowerExpr(sm.tmax.body, first);
     const take = [row.on, ok, v.ok].reduce<KExpr>((a, x) => (x ? kAnd(a, x) : a), TRUE);
@@ -345,7 +354,7 @@ export function weightedChunk(ctx: ChunkContext, b: Block): void {
   const d = dots(ctx, body, key);
   const weights = ctx.rows.map((row, r) => {
     setRow(ctx, row);
-    evalChain(ctx, body, d[r] ?? null);
+    evalChain(ctx, body, d[r]);
     return weightsAt(ctx, body, row, null);
   });
   accumulate(ctx, body, key, weights);

@@ -8,8 +8,8 @@
  * rows (register blocking: on llvmpipe a workgroup-memory read is a per-lane gather, the cost
  * that dominates). The kernel:
  *
- *  1. prologue: stages the hoisted factors of its rows' contraction (`scale * Q[.., e]`) through
- *     workgroup memory into registers, one row per invocation at a time;
+ *  1. prologue: stages the hoisted factors of its rows' contractions (`scale * Q[.., e]`)
+ *     through workgroup memory into registers, one row per invocation at a time;
  *  2. loops over the key tiles `m1` within the bounds the tile filter allows for its rows
  *     (`fused-bounds.ts`), skipping tiles it rules out for every row; per tile, each row
  *     evaluates the tile filter unless it holds for all of them;
@@ -21,22 +21,16 @@
  *     that saw no key); with split-KV it writes the partials (max, sum, seen; accumulator) for
  *     the merge kernel instead.
  * Barriers sit only in uniform control flow: the loop bounds, the skip tests and the chunk sizes
- * derive from uniforms, the workgroup id and read-only buffers.
+ * derive from uniforms, the workgroup id and read-only buffers. The data movement of steps 1, 3
+ * and 4 is in `lower-fused-data.ts`.
  */
 import type { TensorName } from '../../compiler/ir.ts';
 import { conjoin } from '../../compiler/ir-make.ts';
-import { decidable, decide, kAnd, kNot, tileRange, type Box } from './fused-bounds.ts';
+import { decidable, decide, kNot, tileRange, type Box } from './fused-bounds.ts';
 import type { FusedStatic } from './fused-plan.ts';
-import type { FusedSpec } from './fused-spec.ts';
-import {
-  extentOf,
-  FusedScope,
-  letFresh,
-  linearOf,
-  storeOutput,
-  zeroFilled,
-  type TensorEnv,
-} from './fused-scope.ts';
+import { stagedKeysLength, type FusedSpec } from './fused-spec.ts';
+import { extentOf, FusedScope, fusedNames, letFresh, type TensorEnv } from './fused-scope.ts';
+import { epilogue, loop, prologue, rowAt, stage, type Frame } from './lower-fused-data.ts';
 import {
   perKeyFilters,
   registerName,
@@ -46,329 +40,14 @@ import {
   type RowSlot,
 } from './lower-fused-keys.ts';
 import { bin, Block, holds, i32, lowerAffine, lowerExpr, ref, uniform } from './lower-expr.ts';
-import { escapeName, mangle } from './names.ts';
 import { closeHelpers } from './prelude.ts';
-import type { KExpr, KStmt, KernelPlan, Storage, WorkgroupArray } from './plan.ts';
-
-/** Names of a fused group's run-time uniform and split-KV partial buffers. */
-export const fusedNames = (output: TensorName) => ({
-  splits: `run_splits_${escapeName(output)}`,
-  /** The split count, as the runtime names it (not an attn name, so it cannot collide). */
-  splitSymbol: `${output}#splits`,
-  /** The split count when the run splits, else 0: partial buffers are sized with it. */
-  partsSymbol: `${output}#parts`,
-  acc: `${output}#acc` as TensorName,
-  ml: `${output}#ml` as TensorName,
-});
+import type { KExpr, KernelPlan, Storage, WorkgroupArray } from './plan.ts';
 
 const f32 = (value: number): KExpr => ({ kind: 'f32', value });
 const min = (a: KExpr, b: KExpr): KExpr => ({ kind: 'call', fn: 'min', args: [a, b] });
 const max = (a: KExpr, b: KExpr): KExpr => ({ kind: 'call', fn: 'max', args: [a, b] });
 const ceilDiv = (a: KExpr, k: KExpr) => bin('/', bin('-', bin('+', a, k), i32(1)), k);
 const TRUE: KExpr = { kind: 'bool', value: true };
-
-/**
- * Scalar element `x` of a workgroup array whose elements are `width` wide: staging loops go
- * element by element, so each loop body has one load and one store site (what llvmpipe's
- * compile time grows with), while the key loops read whole vec4s.
- */
-function wgStore(buffer: string, width: number, x: KExpr, value: KExpr): KStmt {
-  return width === 4
-    ? { kind: 'store', buffer, index: bin('/', x, i32(4)), component: bin('%', x, i32(4)), value }
-    : { kind: 'store', buffer, index: x, value };
-}
-
-function wgLoad(buffer: string, width: number, x: KExpr): KExpr {
-  return width === 4
-    ? {
-        kind: 'load',
-        buffer,
-        index: bin('/', x, i32(4)),
-        component: bin('%', x, i32(4)),
-        mutable: true,
-      }
-    : { kind: 'load', buffer, index: x, mutable: true };
-}
-
-/** `for (var name = from; name < to; name += step)`. */
-const loop = (
-  index: string,
-  from: KExpr,
-  to: KExpr,
-  step: number | KExpr,
-  body: readonly KStmt[],
-): KStmt => ({ kind: 'for', index, from, to, step, body });
-
-interface Frame {
-  readonly q0: KExpr;
-  readonly g0: KExpr | null;
-  readonly fs: FusedStatic;
-  readonly spec: FusedSpec;
-  readonly scope: FusedScope;
-  readonly rows: RowSlot[];
-  readonly split: KExpr;
-  readonly splits: KExpr;
-}
-
-/** Binds the row of workgroup slot `slot`: query and grouped head values, and validity. */
-function rowAt(
-  f: Frame,
-  b: Block,
-  slot: KExpr,
-  q0: KExpr,
-  g0: KExpr | null,
-): { query: KExpr; grouped: KExpr | null; valid: KExpr } {
-  const { fs, spec } = f;
-  const query = letFresh(b, 'qv', bin('+', q0, bin('%', slot, i32(spec.queryTile))));
-  let valid = bin('<', query, extentOf(fs.query));
-  let grouped: KExpr | null = null;
-  if (fs.grouped && g0) {
-    grouped = letFresh(b, 'gv', bin('+', g0, bin('/', slot, i32(spec.queryTile))));
-    valid = bin('&&', valid, bin('<', grouped, extentOf(fs.grouped.index)));
-    b.scope.indexValues.set(fs.grouped.index, grouped);
-  }
-  b.scope.indexValues.set(fs.query, query);
-  return { query, grouped, valid: letFresh(b, 'rv', valid) };
-}
-
-/** Sets the feature indices from a linear feature number `fl` (row-major over their extents). */
-function bindFeatures(f: Frame, b: Block, fl: KExpr): void {
-  let rest = fl;
-  const features = f.fs.features;
-  for (let k = features.length - 1; k >= 0; k--) {
-    const v = k === 0 ? rest : bin('%', rest, extentOf(features[k]));
-    f.scope.indexValues.set(features[k], letFresh(b, 'fv', v));
-    if (k > 0) rest = letFresh(b, 'fq', bin('/', rest, extentOf(features[k])));
-  }
-}
-
-/** The number of features (the product of their extents), a uniform expression. */
-function featureTotal(fs: FusedStatic): KExpr {
-  return fs.features.reduce<KExpr>((a, i) => bin('*', a, extentOf(i)), i32(1));
-}
-
-/** `v` where `within < total`, else 0: the padding of a vec4 register row. */
-function padded(within: KExpr, total: KExpr, v: KExpr): KExpr {
-  return { kind: 'select', cond: bin('<', within, total), ifTrue: v, ifFalse: f32(0) };
-}
-
-/** A cooperative loop over `count` items of `rowsPerItem`; binds the item's row from `r`. */
-function rowItems(
-  f: Frame,
-  b: Block,
-  r: number,
-  perRow: number,
-  q0: KExpr,
-  g0: KExpr | null,
-  each: (blk: Block, item: KExpr, within: KExpr, valid: KExpr, rowIn: KExpr) => void,
-): void {
-  const body = b.child();
-  const x = ref('xi');
-  const rowIn = letFresh(body, 'ri', bin('/', x, i32(perRow)));
-  const within = letFresh(body, 'wi', bin('%', x, i32(perRow)));
-  const slot = bin('+', i32(r * f.spec.invocations), rowIn);
-  const row = rowAt(f, body, slot, q0, g0);
-  each(body, x, within, row.valid, rowIn);
-  b.push(
-    loop(
-      'xi',
-      { kind: 'localIndex' },
-      i32(f.spec.invocations * perRow),
-      f.spec.invocations,
-      body.stmts,
-    ),
-  );
-}
-
-function prologue(f: Frame, b: Block, q0: KExpr, g0: KExpr | null): void {
-  const c = f.fs.contraction;
-  if (!c) return;
-  const n = f.spec.reduced / 4;
-  for (const row of f.rows) {
-    rowItems(f, b, row.r, f.spec.reduced, q0, g0, (blk, x, within) => {
-      f.scope.indexValues.set(c.reduced, within);
-      blk.push(
-        wgStore(
-          'wg_k',
-          4,
-          x,
-          padded(within, extentOf(c.reduced), zeroFilled(lowerExpr(c.hoisted, blk))),
-        ),
-      );
-    });
-    b.push({ kind: 'workgroupBarrier' });
-    b.push({ kind: 'array', name: registerName.hoisted(row.r), element: 'vec4<f32>', length: n });
-    for (let i = 0; i < n; i++) {
-      const at = bin('+', bin('*', { kind: 'localIndex' }, i32(n)), i32(i));
-      b.push({
-        kind: 'store',
-        buffer: registerName.hoisted(row.r),
-        index: i32(i),
-        value: { kind: 'load', buffer: 'wg_k', index: at, mutable: true },
-      });
-    }
-    b.push({ kind: 'workgroupBarrier' });
-  }
-}
-
-/** Stages the chunk's key factors and values (absent elements as 0), element by element. */
-function stage(f: Frame, b: Block, first: KExpr, count: KExpr): void {
-  const { fs, spec, scope } = f;
-  // Staged reads use no query, and a grouped head only as `hq / G` (fused-plan.ts): any row of
-  // the workgroup gives them the same value.
-  scope.indexValues.set(fs.query, f.q0);
-  if (fs.grouped && f.g0) scope.indexValues.set(fs.grouped.index, f.g0);
-  const tiles: { buffer: string; n: number; value: (blk: Block, within: KExpr) => KExpr }[] = [];
-  const c = fs.contraction;
-  if (c) {
-    tiles.push({
-      buffer: 'wg_k',
-      n: spec.reduced,
-      value: (blk, within) => {
-        scope.indexValues.set(c.reduced, within);
-        return padded(within, extentOf(c.reduced), zeroFilled(lowerExpr(c.staged, blk)));
-      },
-    });
-  }
-  tiles.push({
-    buffer: 'wg_v',
-    n: spec.featureCount,
-    value: (blk, within) => {
-      bindFeatures(f, blk, within);
-      return padded(within, featureTotal(fs), zeroFilled(lowerExpr(fs.group.value, blk)));
-    },
-  });
-  // One vec4 per iteration: four loads in the loop body, but a quarter of the iterations and
-  // whole-vector stores (this loop runs once per chunk, unlike the prologue's and epilogue's).
-  for (const t of tiles) {
-    const body = b.child();
-    const x = ref('xi');
-    const n4 = t.n / 4;
-    const j = letFresh(body, 'kr', bin('/', x, i32(n4)));
-    const w4 = letFresh(body, 'wi', bin('*', bin('%', x, i32(n4)), i32(4)));
-    scope.indexValues.set(fs.key[1], letFresh(body, 'kk', bin('+', first, j)));
-    const parts = [0, 1, 2, 3].map((c) =>
-      t.value(body, c === 0 ? w4 : letFresh(body, 'wi', bin('+', w4, i32(c)))),
-    );
-    body.push({ kind: 'store', buffer: t.buffer, index: x, value: { kind: 'vec4', args: parts } });
-    b.push(
-      loop('xi', { kind: 'localIndex' }, bin('*', count, i32(n4)), spec.invocations, body.stmts),
-    );
-  }
-}
-
-function epilogue(f: Frame, b: Block, q0: KExpr, g0: KExpr | null, partialRows: KExpr): void {
-  const { fs, spec, scope } = f;
-  const g = fs.group;
-  const n = spec.featureCount / 4;
-  const names = fusedNames(fs.output);
-  const F = letFresh(b, 'ft', featureTotal(fs));
-  const rowsOrder = fs.rows;
-  for (const row of f.rows) {
-    for (let i = 0; i < n; i++) {
-      const at = bin('+', bin('*', { kind: 'localIndex' }, i32(n)), i32(i));
-      b.push({
-        kind: 'store',
-        buffer: 'wg_v',
-        index: at,
-        value: { kind: 'load', buffer: registerName.acc(row.r), index: i32(i), mutable: true },
-      });
-    }
-    if (g.softmax) {
-      b.push({
-        kind: 'store',
-        buffer: 'wg_l',
-        index: { kind: 'localIndex' },
-        value: ref(registerName.sum(row.r)),
-      });
-      // Split-KV partials of the running maximum and sum: one triple per row and split.
-      const ml = b.child();
-      scope.indexValues.set(fs.query, row.query);
-      if (fs.grouped && row.grouped) scope.indexValues.set(fs.grouped.index, row.grouped);
-      const base = letFresh(
-        ml,
-        'pb',
-        bin('*', bin('+', bin('*', f.split, partialRows), linearOf(ml, rowsOrder)), i32(3)),
-      );
-      const buffer = mangle('tensor', names.ml);
-      ml.push(
-        { kind: 'store', buffer, index: base, value: ref(registerName.max(row.r)) },
-        {
-          kind: 'store',
-          buffer,
-          index: bin('+', base, i32(1)),
-          value: ref(registerName.sum(row.r)),
-        },
-        {
-          kind: 'store',
-          buffer,
-          index: bin('+', base, i32(2)),
-          value: {
-            kind: 'select',
-            cond: ref(registerName.has(row.r)),
-            ifTrue: f32(1),
-            ifFalse: f32(0),
-          },
-        },
-      );
-      b.push({
-        kind: 'if',
-        cond: kAnd(bin('>', f.splits, i32(1)), row.valid),
-        then: ml.stmts,
-        else: [],
-      });
-    }
-    b.push({ kind: 'workgroupBarrier' });
-
-    const partial = b.child();
-    rowItems(f, partial, row.r, spec.featureCount, q0, g0, (blk, x, within, valid) => {
-      const write = blk.child();
-      const base = bin(
-        '*',
-        bin('+', bin('*', f.split, partialRows), linearOf(write, rowsOrder)),
-        F,
-      );
-      write.push({
-        kind: 'store',
-        buffer: mangle('tensor', names.acc),
-        index: bin('+', base, within),
-        value: wgLoad('wg_v', 4, x),
-      });
-      blk.push({
-        kind: 'if',
-        cond: bin('&&', valid, bin('<', within, F)),
-        then: write.stmts,
-        else: [],
-      });
-    });
-    const direct = b.child();
-    rowItems(f, direct, row.r, spec.featureCount, q0, g0, (blk, x, within, valid, rowIn) => {
-      const write = blk.child();
-      const acc = letFresh(write, 'av', wgLoad('wg_v', 4, x));
-      const total = g.softmax
-        ? letFresh(write, 'al', { kind: 'load', buffer: 'wg_l', index: rowIn, mutable: true })
-        : null;
-      bindFeatures(f, write, within);
-      scope.redirects.set(g.racc.target, () => ({ value: acc, ok: null }));
-      if (g.softmax && total)
-        scope.redirects.set(g.softmax.rsum.target, () => ({ value: total, ok: null }));
-      storeOutput(write, lowerExpr(g.output.body, write), fs.output, g.output.indices);
-      blk.push({
-        kind: 'if',
-        cond: bin('&&', valid, bin('<', within, F)),
-        then: write.stmts,
-        else: [],
-      });
-    });
-    b.push({
-      kind: 'if',
-      cond: bin('>', f.splits, i32(1)),
-      then: partial.stmts,
-      else: direct.stmts,
-    });
-    b.push({ kind: 'workgroupBarrier' });
-  }
-}
 
 /** The fused kernel of `fs` for `spec`, named `name`; `statement` is the output's place. */
 export function lowerFusedKernel(
@@ -573,8 +252,12 @@ export function lowerFusedKernel(
 
   const io = Math.max(spec.chunk, spec.invocations);
   const arrays: WorkgroupArray[] = [];
-  if (fs.contraction)
-    arrays.push({ name: 'wg_k', element: 'vec4<f32>', length: (io * spec.reduced) / 4 });
+  if (fs.contractions.length > 0)
+    arrays.push({
+      name: 'wg_k',
+      element: 'vec4<f32>',
+      length: stagedKeysLength(spec, spec.chunk) / 4,
+    });
   arrays.push({ name: 'wg_v', element: 'vec4<f32>', length: (io * spec.featureCount) / 4 });
   for (const array of stored.values())
     arrays.push({ name: array, element: 'u32', length: spec.chunk * spec.rows });

@@ -15,12 +15,12 @@ import {
   delinearize,
   extentOf,
   FusedScope,
+  fusedNames,
   letFresh,
   linearOf,
   storeOutput,
   type TensorEnv,
 } from './fused-scope.ts';
-import { fusedNames } from './lower-fused.ts';
 import { bin, Block, i32, lowerExpr, ref, uniform } from './lower-expr.ts';
 import { WORKGROUP_SIZE, type KExpr, type KernelPlan, type KStmt } from './plan.ts';
 import { closeHelpers } from './prelude.ts';

@@ -44,9 +44,9 @@ import { extentName } from '../../compiler/ir.ts';
 import { DEFAULT_LIMITS } from '../../compiler/passes/pass.ts';
 import { fusedGroups } from '../../compiler/passes/fused-group.ts';
 import { planFused, type FusedStatic } from './fused-plan.ts';
-import type { TensorEnv } from './fused-scope.ts';
 import { chooseSpec, type FusedSpec } from './fused-spec.ts';
-import { fusedNames, lowerFusedKernel } from './lower-fused.ts';
+import { fusedNames, type TensorEnv } from './fused-scope.ts';
+import { lowerFusedKernel } from './lower-fused.ts';
 import { lowerMergeKernel } from './lower-merge.ts';
 import type { FusedLowering } from './plan.ts';
 
@@ -161,12 +161,7 @@ export function programFacts(program: Program, f16: boolean): TensorEnv {
 /** The specialisation the static WGSL text and the manifest's dispatch describe: extents of 64. */
 export function referenceSpec(fs: FusedStatic): FusedSpec {
   const symbols = new Map<string, number>();
-  for (const i of [
-    ...fs.rows,
-    ...fs.features,
-    ...fs.key,
-    ...(fs.contraction ? [fs.contraction.reduced] : []),
-  ])
+  for (const i of [...fs.rows, ...fs.features, ...fs.key, ...fs.contractions.map((c) => c.reduced)])
     symbols.set(extentName(i), 64);
   const spec = chooseSpec(fs, symbols, DEFAULT_LIMITS);
   if (typeof spec === 'string') throw new InternalError(`no reference specialisation: ${spec}`);

@@ -12,7 +12,7 @@ import {
   type ParamType,
   type Program,
 } from '../../compiler/ir.ts';
-import { fusedNames } from './lower-fused.ts';
+import { fusedNames } from './fused-scope.ts';
 import {
   BYTES_PER_ELEMENT,
   type BufferPlan,
@@ -132,7 +132,7 @@ function manifestFused(k: KernelPlan, plan: ProgramPlan): ManifestFused | undefi
   const fs = plan.fused.find((f) => f.static.output === output)!.static;
   const names = fusedNames(output);
   const specializedOn = [
-    ...(fs.contraction ? [extentName(fs.contraction.reduced)] : []),
+    ...new Set(fs.contractions.map((c) => extentName(c.reduced))),
     ...fs.features.map(extentName),
     ...(fs.grouped ? [fs.grouped.by] : []),
   ];

@@ -14,7 +14,7 @@ import {
   type FusedSpec,
   type Limits,
 } from './fused-spec.ts';
-import { fusedNames } from './lower-fused.ts';
+import { fusedNames } from './fused-scope.ts';
 import type { ManifestBuffer, ManifestKernel } from './manifest.ts';
 import { evaluateFormula } from './runtime-data.ts';
 
