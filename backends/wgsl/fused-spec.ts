@@ -55,6 +55,14 @@ const TARGET_ROWS = 64;
 const BLOCKING_MIN = 64;
 const BLOCKING_LIMIT = 256;
 
+/**
+ * Rows a workgroup has even when fewer queries exist (a decode step has one per head): the
+ * staging loops stride over the invocations, and with one invocation a workgroup would load
+ * every key and value alone. 8 is llvmpipe's SIMD width (AVX2 lanes of f32), so on the software
+ * device the empty rows cost nothing in the per-key math; on a GPU they fill part of a warp.
+ */
+const MIN_ROWS = 8;
+
 const nextPow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 
 type Sizes = Omit<FusedSpec, 'chunk'>;
@@ -107,7 +115,12 @@ export function chooseSpec(
   const queries = ext(fs.query);
   const hint = Math.max(fs.queryTile, TARGET_ROWS);
   let groupSize = g >= 1 && g <= TARGET_ROWS ? g : 1;
-  let queryTile = Math.max(1, Math.min(nextPow2(queries), Math.floor(hint / groupSize)));
+  // At least MIN_ROWS rows even when the queries are fewer (a decode step): the rows past the
+  // queries are invalid, as in a ragged last query tile.
+  let queryTile = Math.max(
+    Math.ceil(MIN_ROWS / groupSize),
+    Math.min(nextPow2(queries), Math.floor(hint / groupSize)),
+  );
   for (;;) {
     const rows = groupSize * queryTile;
     const blocked =
