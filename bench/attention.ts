@@ -14,6 +14,7 @@ import {
 } from '../index.ts';
 import { evaluateFormula, bufferBytes } from '../backends/wgsl/runtime-data.ts';
 import { planRun } from '../backends/wgsl/runtime-fused.ts';
+import { fusedLimits } from '../backends/wgsl/runtime.ts';
 
 export interface Shape {
   readonly B: number;
@@ -80,7 +81,7 @@ export function bufferFootprint(
   );
   const bound = bind(spec.wgsl.program, signatures, params);
   if (!bound.ok) throw new Error(bound.diagnostics.map((d) => d.message).join('; '));
-  const plan = planRun(spec.wgsl, bound.binding, device.limits);
+  const plan = planRun(spec.wgsl, bound.binding, fusedLimits(device));
   return plan.buffers.reduce(
     (sum, b) => sum + bufferBytes(evaluateFormula(b.elements, plan.binding), b.bytesPerElement),
     0,

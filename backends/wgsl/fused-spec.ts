@@ -43,6 +43,11 @@ export interface FusedSpec {
 export interface Limits {
   readonly maxComputeWorkgroupStorageSize: number;
   readonly maxComputeInvocationsPerWorkgroup: number;
+  /**
+   * A CPU rasteriser (`adapterInfo.architecture === 'software'`: llvmpipe/lavapipe, SwiftShader)
+   * runs a workgroup's invocations as SIMD lanes of one thread; see SOFTWARE_ROWS_PER_INVOCATION.
+   */
+  readonly software?: boolean;
 }
 
 /** Rows a workgroup aims for: enough to reuse each staged key for many rows. */
@@ -54,6 +59,17 @@ const TARGET_ROWS = 64;
  */
 const BLOCKING_MIN = 64;
 const BLOCKING_LIMIT = 256;
+/**
+ * On a software device, rows per invocation in that range: as many as leave one SIMD batch of
+ * invocations (8 lanes), up to 8 rows each. Measured with `run(..., { tune })` on lavapipe
+ * (mha, H = 8, D = 64, GPU time, median of 3): L = S = 512: 2 rows × 32 invocations 156–178 ms,
+ * 4 × 16 99–122 ms, 8 × 8 87–95 ms; L = S = 1024: 2 rows 547–559 ms, 4 rows 415 ms, 8 rows
+ * 275–325 ms. The price is llvmpipe's first compile of the kernel (0.1 s, 11 s, 30 s), once per
+ * machine with Mesa's shader cache. A GPU wants many invocations instead, so this applies to
+ * software devices only.
+ */
+const SOFTWARE_ROWS_PER_INVOCATION = 8;
+const SIMD_LANES = 8;
 
 /**
  * Rows a workgroup has even when fewer queries exist (a decode step has one per head): the
@@ -128,7 +144,11 @@ export function chooseSpec(
       rows % 2 === 0 &&
       width + featureCount >= BLOCKING_MIN &&
       width + featureCount <= BLOCKING_LIMIT;
-    const perInvocation = blocked ? 2 : 1;
+    const perInvocation = !blocked
+      ? 1
+      : limits.software
+        ? Math.max(2, Math.min(SOFTWARE_ROWS_PER_INVOCATION, Math.floor(rows / SIMD_LANES)))
+        : 2;
     const invocations = rows / perInvocation;
     const base = {
       rows,
@@ -151,6 +171,35 @@ export function chooseSpec(
     else
       return `E = ${reduced.join(' + ') || 0}, F = ${featureCount}: one key and one row need more than the device's ${limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory`;
   }
+}
+
+/** What a tuning experiment may set; the rest follows (rows, invocations). */
+export type SpecTuning = Partial<Pick<FusedSpec, 'queryTile' | 'perInvocation' | 'chunk'>>;
+
+/** `spec` with `tuning` applied, or why it does not fit the device. */
+export function tuneSpec(
+  fs: FusedStatic,
+  spec: FusedSpec,
+  tuning: SpecTuning,
+  limits: Limits,
+): FusedSpec | string {
+  const queryTile = tuning.queryTile ?? spec.queryTile;
+  const perInvocation = tuning.perInvocation ?? spec.perInvocation;
+  const rows = spec.groupSize * queryTile;
+  if (rows % perInvocation !== 0)
+    return `${rows} rows do not split into ${perInvocation} per invocation`;
+  const tuned = {
+    ...spec,
+    queryTile,
+    perInvocation,
+    rows,
+    invocations: rows / perInvocation,
+    chunk: tuning.chunk ?? spec.chunk,
+  };
+  if (tuned.invocations > limits.maxComputeInvocationsPerWorkgroup) return 'too many invocations';
+  if (workgroupBytes(fs, tuned, tuned.chunk) > limits.maxComputeWorkgroupStorageSize)
+    return 'too much workgroup memory';
+  return tuned;
 }
 
 /** Workgroups of one split: fixed rows × head groups × query tiles. */

@@ -11,8 +11,10 @@ import {
   chooseSpec,
   chooseSplits,
   rowWorkgroups,
+  tuneSpec,
   type FusedSpec,
   type Limits,
+  type SpecTuning,
 } from './fused-spec.ts';
 import { fusedNames } from './fused-scope.ts';
 import type { ManifestBuffer, ManifestKernel } from './manifest.ts';
@@ -46,6 +48,8 @@ export interface RunPlan {
 export interface RunChoices {
   /** Split count for every fused group that allows splitting (tests, benchmarks). */
   readonly splits?: number;
+  /** Overrides of the chosen specialisation (tuning experiments; see `tuneSpec`). */
+  readonly tune?: SpecTuning;
 }
 
 export function planRun(
@@ -61,7 +65,11 @@ export function planRun(
   const buffers: ManifestBuffer[] = [...manifest.buffers];
   for (const f of compiled.fused) {
     const names = fusedNames(f.static.output);
-    const spec = chooseSpec(f.static, binding.symbols, limits);
+    const chosen = chooseSpec(f.static, binding.symbols, limits);
+    const spec =
+      choices.tune && typeof chosen !== 'string'
+        ? tuneSpec(f.static, chosen, choices.tune, limits)
+        : chosen;
     const splits =
       typeof spec === 'string' ? 1 : chooseSplits(f.static, spec, binding.symbols, choices.splits);
     symbols.set(names.splitSymbol, splits);

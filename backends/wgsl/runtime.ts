@@ -18,6 +18,7 @@ import type { Program, TensorName } from '../../compiler/ir.ts';
 import { elementCount, type HostTensor } from '../../compiler/tensor.ts';
 import type { CompiledKernel, CompiledWgsl } from './compile.ts';
 import { planRun, type FusedRunInfo } from './runtime-fused.ts';
+import type { Limits, SpecTuning } from './fused-spec.ts';
 import {
   bufferBytes,
   decodeOutput,
@@ -51,6 +52,8 @@ export interface RunOptions {
    * without it). Each dispatch then gets a compute pass of its own.
    */
   readonly profile?: boolean;
+  /** Overrides of each fused kernel's specialisation, for tuning experiments. */
+  readonly tune?: SpecTuning;
 }
 
 export interface DispatchTiming {
@@ -189,7 +192,10 @@ export function createKernel(device: GPUDevice, compiled: CompiledWgsl): Kernel 
     if (sizeErrors.length > 0) return failure(sizeErrors);
 
     const limits = device.limits;
-    const plan = planRun(compiled, binding, limits, { splits: options.splits });
+    const plan = planRun(compiled, binding, fusedLimits(device), {
+      splits: options.splits,
+      tune: options.tune,
+    });
     const run = plan.binding;
     for (const d of plan.dispatches) {
       const storage = d.kernel.plan.bindings.length;
@@ -393,5 +399,14 @@ function createProfiler(
         (_, i) => Number(stamps[2 * i + 1] - stamps[2 * i]) / 1e6,
       );
     },
+  };
+}
+
+/** What a fused kernel's specialisation depends on: the limits, and whether the device is a CPU. */
+export function fusedLimits(device: GPUDevice): Limits {
+  return {
+    maxComputeWorkgroupStorageSize: device.limits.maxComputeWorkgroupStorageSize,
+    maxComputeInvocationsPerWorkgroup: device.limits.maxComputeInvocationsPerWorkgroup,
+    software: device.adapterInfo?.architecture === 'software',
   };
 }
