@@ -8,6 +8,7 @@
  *   npm run bench                  all cases (several minutes on a software rasteriser)
  *   npm run bench -- --quick       smaller shapes, fewer runs (a smoke test of the harness)
  *   npm run bench -- --runs 9      runs per measurement (median; default 5, after 1 warm-up)
+ *   npm run bench -- --peer ort    side by side with ONNX Runtime Web instead (bench/peer-ort.ts)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -24,7 +25,15 @@ import {
   type Shape,
 } from './attention.ts';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean' }, runs: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean' }, runs: { type: 'string' }, peer: { type: 'string' } },
+});
+if (values.peer !== undefined) {
+  if (values.peer !== 'ort') throw new Error(`unknown --peer ${values.peer} (known: ort)`);
+  // Loaded only on request: it pulls in onnxruntime-web, a dev dependency.
+  const { main } = await import('./peer-ort.ts');
+  process.exit(await main(process.argv.slice(2)));
+}
 const quick = values.quick === true;
 const RUNS = Number(values.runs ?? (quick ? 2 : 5));
 const WARMUP = 1;
