@@ -60,15 +60,17 @@ const TARGET_ROWS = 64;
 const BLOCKING_MIN = 64;
 const BLOCKING_LIMIT = 256;
 /**
- * On a software device, rows per invocation in that range: as many as leave one SIMD batch of
- * invocations (8 lanes), up to 8 rows each. Measured with `run(..., { tune })` on lavapipe
- * (mha, H = 8, D = 64, GPU time, median of 3): L = S = 512: 2 rows × 32 invocations 156–178 ms,
- * 4 × 16 99–122 ms, 8 × 8 87–95 ms; L = S = 1024: 2 rows 547–559 ms, 4 rows 415 ms, 8 rows
- * 275–325 ms. The price is llvmpipe's first compile of the kernel (0.1 s, 11 s, 30 s), once per
- * machine with Mesa's shader cache. A GPU wants many invocations instead, so this applies to
- * software devices only.
+ * On a software device with head sizes of 64, rows per invocation: as many as leave one SIMD
+ * batch of invocations (8 lanes), up to 4 rows each. Measured with `run(..., { tune })` on
+ * lavapipe (mha, H = 8, D = 64, GPU time, median of 3): L = S = 512: 2 rows × 32 invocations
+ * 156–178 ms, 4 × 16 99–122 ms, 8 × 8 87–95 ms; L = S = 1024: 547, 415, 275–325 ms. The price is
+ * llvmpipe's first compile of the kernel (6 s, 10 s, 30 s with Mesa's shader cache cold; a
+ * minute or more under load), so 4: most of the gain at a compile a first run can afford. A GPU
+ * wants many invocations instead, so this applies to software devices only.
  */
-const SOFTWARE_ROWS_PER_INVOCATION = 8;
+const SOFTWARE_ROWS_PER_INVOCATION = 4;
+/** Only from `ΣE + F` of 128 (head sizes of 64): smaller heads keep the quick compile. */
+const SOFTWARE_BLOCKING_MIN = 128;
 const SIMD_LANES = 8;
 
 /**
@@ -146,7 +148,7 @@ export function chooseSpec(
       width + featureCount <= BLOCKING_LIMIT;
     const perInvocation = !blocked
       ? 1
-      : limits.software
+      : limits.software && width + featureCount >= SOFTWARE_BLOCKING_MIN
         ? Math.max(2, Math.min(SOFTWARE_ROWS_PER_INVOCATION, Math.floor(rows / SIMD_LANES)))
         : 2;
     const invocations = rows / perInvocation;

@@ -17,7 +17,7 @@ describe.each(BLOCKS)('$name, E = F = 64', (block) => {
   it.each([
     { p: 70, m: 45, causal: true },
     { p: 33, m: 90, causal: false },
-  ])('P = $p, M = $m, causal $causal', { timeout: 120_000 }, async ({ p, m, causal }) => {
+  ])('P = $p, M = $m, causal $causal', { timeout: 300_000 }, async ({ p, m, causal }) => {
     const device = await getTestDevice();
     const spec = compileBlock(block);
     const symbols = extentsOf(spec.program, { B: 1, P: p, M: m, E: 64, F: 64, ...block.heads });
