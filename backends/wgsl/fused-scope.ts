@@ -1,7 +1,8 @@
 /**
- * The kernel scope of fused kernels (`lower-fused.ts`, `lower-merge.ts`): like an unfused
- * kernel's, plus reads that do not come from a buffer (`redirect`), and the few building blocks
- * every fused kernel uses (a row's coordinates, storing the output).
+ * The kernel scope every kernel is lowered in (`KernelContext`: one per statement in `lower.ts`,
+ * one per fused kernel in `lower-fused.ts` and `lower-merge.ts`, which also answer some reads
+ * without a buffer through `redirect`), and the few building blocks every fused kernel uses (a
+ * row's coordinates, storing the output).
  *
  * Names the generator declares carry an underscore after two or more letters (`ra_0`, `wg_k`)
  * or are plain words (`tile`, `kj`), so they never collide with mangled user names (`t_Q`,
@@ -50,7 +51,7 @@ export const fusedNames = (output: TensorName) => ({
 
 export type Redirect = (at: readonly Affine[], b: Block) => Lowered;
 
-export class FusedScope implements KernelScope {
+export class KernelContext implements KernelScope {
   readonly program: Program;
   readonly shapes: ReadonlyMap<TensorName, readonly Affine[]>;
   readonly storages: ReadonlyMap<TensorName, Storage>;

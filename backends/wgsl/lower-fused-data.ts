@@ -24,7 +24,7 @@ import {
   linearOf,
   storeOutput,
   zeroFilled,
-  type FusedScope,
+  type KernelContext,
 } from './fused-scope.ts';
 import { registerName, type RowSlot } from './lower-fused-keys.ts';
 import { bin, Block, i32, lowerExpr, ref } from './lower-expr.ts';
@@ -73,7 +73,7 @@ export interface Frame {
   readonly g0: KExpr | null;
   readonly fs: FusedStatic;
   readonly spec: FusedSpec;
-  readonly scope: FusedScope;
+  readonly scope: KernelContext;
   readonly rows: RowSlot[];
   readonly split: KExpr;
   readonly splits: KExpr;

@@ -22,7 +22,7 @@ import type { Expr, TensorName } from '../../compiler/ir.ts';
 import { decidable, kAnd, kNot } from './fused-bounds.ts';
 import type { FusedStatic } from './fused-plan.ts';
 import { keyRow, type FusedSpec } from './fused-spec.ts';
-import { letFresh, type FusedScope } from './fused-scope.ts';
+import { letFresh, type KernelContext } from './fused-scope.ts';
 import { and, bin, Block, holds, i32, lowerExpr, ref, type Lowered } from './lower-expr.ts';
 import type { KExpr } from './plan.ts';
 
@@ -44,7 +44,7 @@ export interface RowSlot {
 export interface ChunkContext {
   readonly fs: FusedStatic;
   readonly spec: FusedSpec;
-  readonly scope: FusedScope;
+  readonly scope: KernelContext;
   readonly rows: readonly RowSlot[];
   /** Every decidable per-key conjunct holds for the whole chunk. */
   readonly full: KExpr;

@@ -29,7 +29,7 @@ import { conjoin } from '../../compiler/ir-make.ts';
 import { decidable, decide, kNot, tileRange, type Box } from './fused-bounds.ts';
 import type { FusedStatic } from './fused-plan.ts';
 import { stagedKeysLength, type FusedSpec } from './fused-spec.ts';
-import { extentOf, FusedScope, fusedNames, letFresh, type TensorEnv } from './fused-scope.ts';
+import { extentOf, KernelContext, fusedNames, letFresh, type TensorEnv } from './fused-scope.ts';
 import { epilogue, loop, prologue, rowAt, stage, type Frame } from './lower-fused-data.ts';
 import {
   perKeyFilters,
@@ -58,7 +58,7 @@ export function lowerFusedKernel(
   statement: number,
 ): KernelPlan {
   const g = fs.group;
-  const scope = new FusedScope(env, fs.output);
+  const scope = new KernelContext(env, fs.output);
   const b = new Block(scope);
   const names = fusedNames(fs.output);
   const splits = uniform(names.splits);

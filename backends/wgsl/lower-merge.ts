@@ -14,7 +14,7 @@ import type { FusedStatic } from './fused-plan.ts';
 import {
   delinearize,
   extentOf,
-  FusedScope,
+  KernelContext,
   fusedNames,
   letFresh,
   linearOf,
@@ -35,7 +35,7 @@ export function lowerMergeKernel(
   statement: number,
 ): KernelPlan {
   const g = fs.group;
-  const scope = new FusedScope(env, fs.output);
+  const scope = new KernelContext(env, fs.output);
   const b = new Block(scope);
   const names = fusedNames(fs.output);
   const features = fs.features;

@@ -8,14 +8,13 @@
 import {
   type Affine,
   type IndexName,
-  type ParamType,
   type Program,
   type Statement,
   type TensorName,
 } from '../../compiler/ir.ts';
 import { tensorShapes } from '../../compiler/ir-walk.ts';
 import { planTensors } from './analysis.ts';
-import { Block, type KernelScope } from './lower-expr.ts';
+import { Block } from './lower-expr.ts';
 import {
   lowerCooperativeRecurrence,
   lowerEquation,
@@ -26,12 +25,9 @@ import { escapeName, mangle } from './names.ts';
 import { closeHelpers } from './prelude.ts';
 import {
   WORKGROUP_SIZE,
-  type BufferBinding,
   type BufferPlan,
   type Dispatch,
-  type KExpr,
   type KernelPlan,
-  type PreludeFn,
   type ProgramPlan,
   type Storage,
   type UniformField,
@@ -45,7 +41,7 @@ import { DEFAULT_LIMITS } from '../../compiler/passes/pass.ts';
 import { fusedGroups } from '../../compiler/passes/fused-group.ts';
 import { planFused, type FusedStatic } from './fused-plan.ts';
 import { chooseSpec, type FusedSpec } from './fused-spec.ts';
-import { fusedNames, type TensorEnv } from './fused-scope.ts';
+import { fusedNames, KernelContext, type TensorEnv } from './fused-scope.ts';
 import { lowerFusedKernel } from './lower-fused.ts';
 import { lowerMergeKernel } from './lower-merge.ts';
 import type { FusedLowering } from './plan.ts';
@@ -244,65 +240,7 @@ function planBuffers(
 
 // ── Kernel scaffolding ───────────────────────────────────────────────────────────────────
 
-type ProgramFacts = TensorEnv;
-
-class KernelContext implements KernelScope {
-  readonly program: Program;
-  readonly shapes: ReadonlyMap<TensorName, readonly Affine[]>;
-  readonly storages: ReadonlyMap<TensorName, Storage>;
-  readonly boolTensors: ReadonlySet<TensorName>;
-  readonly paramTypes: ReadonlyMap<string, ParamType>;
-  readonly indexValues = new Map<IndexName, KExpr>();
-  readonly reads: TensorName[] = [];
-  readonly helpers = new Set<PreludeFn>();
-  readonly writes: string;
-  private counter = 0;
-
-  constructor(
-    facts: ProgramFacts,
-    readonly target: TensorName,
-  ) {
-    this.program = facts.program;
-    this.shapes = facts.shapes;
-    this.storages = facts.storages;
-    this.boolTensors = facts.boolTensors;
-    this.paramTypes = facts.paramTypes;
-    this.writes = mangle('tensor', target);
-  }
-
-  useBuffer(tensor: TensorName): string {
-    if (tensor !== this.target && !this.reads.includes(tensor)) this.reads.push(tensor);
-    return mangle('tensor', tensor);
-  }
-
-  useHelper(fn: PreludeFn): void {
-    this.helpers.add(fn);
-  }
-
-  fresh(prefix: string): string {
-    return `${prefix}${++this.counter}`;
-  }
-
-  bindings(): BufferBinding[] {
-    const entry = (
-      tensor: TensorName,
-      access: BufferBinding['access'],
-      k: number,
-    ): BufferBinding => ({
-      binding: k + 1,
-      tensor,
-      variable: mangle('tensor', tensor),
-      storage: this.storages.get(tensor)!,
-      access,
-    });
-    return [
-      ...this.reads.map((t, k) => entry(t, 'read', k)),
-      entry(this.target, 'read_write', this.reads.length),
-    ];
-  }
-}
-
-function lowerStatement(facts: ProgramFacts, s: Statement, index: number): KernelPlan {
+function lowerStatement(facts: TensorEnv, s: Statement, index: number): KernelPlan {
   const kc = new KernelContext(facts, s.target);
   const b = new Block(kc);
   const first = facts.program.body.findIndex((x) => x.target === s.target) === index;
