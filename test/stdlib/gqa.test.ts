@@ -4,83 +4,16 @@
  * scheduled IR, and WebGPU. Shapes cover MQA (HK = 1), SQA (few query heads), GQA, Sigma's
  * DiffQKV (GK ≠ GV both ways, E ≠ F), odd primes, decode (P = 1), M = 1 and fully masked rows.
  */
-import { readFileSync } from 'node:fs';
-import { afterAll, describe, expect, test } from 'vitest';
-import {
-  compile,
-  createKernel,
-  interpret,
-  tensor,
-  type CompiledSpec,
-  type HostTensor,
-} from '../../index.ts';
-import type { Program } from '../../compiler/ir.ts';
-import { assertAllClose, type CloseReport } from '../helpers/allclose.ts';
-import { getTestDevice } from '../helpers/gpu.ts';
+import { describe, expect, test } from 'vitest';
+import { tensor } from '../../index.ts';
 import { createRng } from '../helpers/rng.ts';
+import { StdlibFile, type Case } from './three-ways.ts';
 import { diffKvReference, type DiffKvDims } from '../reference/gqa.ts';
 import { gqaReference } from '../reference/variants.ts';
 
-const FILE = 'stdlib/gqa.attn';
-const SOURCE = readFileSync(new URL(`../../${FILE}`, import.meta.url), 'utf8');
-const TOL = { atol: 2e-5, rtol: 2e-4 };
-
-const specs = new Map<string, CompiledSpec>();
-function spec(block: string): CompiledSpec {
-  if (!specs.has(block)) {
-    const r = compile(SOURCE, { fileName: FILE, attention: block });
-    if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('; '));
-    specs.set(block, r.specs[0]);
-  }
-  return specs.get(block)!;
-}
-const note = (block: string, pass: string) => spec(block).notes.find((n) => n.pass === pass)!;
-
-interface Case {
-  readonly label: string;
-  readonly inputs: Record<string, HostTensor>;
-  readonly params: Record<string, number | boolean>;
-  readonly expected: Float64Array;
-  /** Flat (b, hq, p) rows that see no key: their F outputs must be exactly 0. */
-  readonly emptyRows: number[];
-  readonly F: number;
-}
-
-const report: string[] = [];
-afterAll(() =>
-  console.log(`${FILE} vs float64 reference (max abs / max rel):\n  ${report.join('\n  ')}`),
-);
-const worst = (rs: CloseReport[]) =>
-  rs.length === 0
-    ? 'none'
-    : `${rs.reduce((a, r) => Math.max(a, r.maxAbs), 0).toExponential(1)} / ${rs.reduce((a, r) => Math.max(a, r.maxRel), 0).toExponential(1)}`;
-
-function threeWays(block: string, cases: Case[]) {
-  const errs = { cpu: [] as CloseReport[], webgpu: [] as CloseReport[] };
-  afterAll(() =>
-    report.push(`${block.padEnd(11)} cpu ${worst(errs.cpu)}   webgpu ${worst(errs.webgpu)}`),
-  );
-  const check = (data: Float32Array, c: Case, where: 'cpu' | 'webgpu') => {
-    errs[where].push(assertAllClose(data, c.expected, TOL, `${where} O`));
-    for (const r of c.emptyRows) for (let f = 0; f < c.F; f++) expect(data[r * c.F + f]).toBe(0);
-  };
-  const onCpu = (p: Program, c: Case) => {
-    const result = interpret(p, c.inputs, { params: c.params });
-    if (!result.ok) throw new Error(result.diagnostics.map((d) => d.message).join('; '));
-    check(result.outputs.O.data as Float32Array, c, 'cpu');
-  };
-  for (const c of cases) {
-    test(`cpu ${c.label}`, () => onCpu(spec(block).program, c));
-    test(`cpu scheduled ${c.label}`, () => onCpu(spec(block).scheduled, c));
-    test(`webgpu ${c.label}`, async () => {
-      const kernel = createKernel(await getTestDevice(), spec(block).wgsl);
-      const result = await kernel.run(c.inputs, { params: c.params });
-      kernel.destroy();
-      if (!result.ok) throw new Error(result.message);
-      check(result.outputs.O.data as Float32Array, c, 'webgpu');
-    });
-  }
-}
+const stdlib = new StdlibFile('stdlib/gqa.attn');
+const note = (block: string, pass: string) => stdlib.note(block, pass);
+const threeWays = (block: string, cases: Case[]) => stdlib.threeWays(block, 'O', cases);
 
 function randn(rng: ReturnType<typeof createRng>, n: number) {
   return Float32Array.from(rng.randnArray(n));
@@ -114,7 +47,7 @@ function cases(shapes: readonly (DiffKvDims & { name: string })[], seed: number,
           ? diffKvReference(q, k, v, d, { causal, scale })
           : gqaReference(q, k, v, d, { causal, scale }),
         emptyRows: emptyRows(d.B, d.HQ, d.P, d.M, causal),
-        F: d.F,
+        width: d.F,
       };
     }),
   );

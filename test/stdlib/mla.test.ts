@@ -4,83 +4,16 @@
  * checked and on the scheduled IR, and WebGPU. Small widths stand in for DeepSeek's
  * C = 128, D = 64, R = 512; keys are R + D wide and values R wide, as in the real model.
  */
-import { readFileSync } from 'node:fs';
-import { afterAll, describe, expect, test } from 'vitest';
-import {
-  compile,
-  createKernel,
-  interpret,
-  tensor,
-  type CompiledSpec,
-  type HostTensor,
-} from '../../index.ts';
-import type { Program } from '../../compiler/ir.ts';
-import { assertAllClose, type CloseReport } from '../helpers/allclose.ts';
-import { getTestDevice } from '../helpers/gpu.ts';
+import { describe, expect, test } from 'vitest';
+import { tensor } from '../../index.ts';
 import { createRng } from '../helpers/rng.ts';
+import { StdlibFile, type Case } from './three-ways.ts';
 import { mlaLatentReference, mlaReference, type MlaDims } from '../reference/mla.ts';
 
-const FILE = 'stdlib/mla.attn';
-const SOURCE = readFileSync(new URL(`../../${FILE}`, import.meta.url), 'utf8');
-const TOL = { atol: 2e-5, rtol: 2e-4 };
-
-const specs = new Map<string, CompiledSpec>();
-function spec(block: string): CompiledSpec {
-  if (!specs.has(block)) {
-    const r = compile(SOURCE, { fileName: FILE, attention: block });
-    if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('; '));
-    specs.set(block, r.specs[0]);
-  }
-  return specs.get(block)!;
-}
-const note = (block: string, pass: string) => spec(block).notes.find((n) => n.pass === pass)!;
-
-interface Case {
-  readonly label: string;
-  readonly inputs: Record<string, HostTensor>;
-  readonly params: Record<string, number | boolean>;
-  readonly expected: Float64Array;
-  /** Flat (b, h, p) rows that see no key: their `width` outputs must be exactly 0. */
-  readonly emptyRows: number[];
-  readonly width: number;
-}
-
-const report: string[] = [];
-afterAll(() =>
-  console.log(`${FILE} vs float64 reference (max abs / max rel):\n  ${report.join('\n  ')}`),
-);
-const worst = (rs: CloseReport[]) =>
-  rs.length === 0
-    ? 'none'
-    : `${rs.reduce((a, r) => Math.max(a, r.maxAbs), 0).toExponential(1)} / ${rs.reduce((a, r) => Math.max(a, r.maxRel), 0).toExponential(1)}`;
-
-function threeWays(block: string, output: string, cases: Case[]) {
-  const errs = { cpu: [] as CloseReport[], webgpu: [] as CloseReport[] };
-  afterAll(() =>
-    report.push(`${block.padEnd(10)} cpu ${worst(errs.cpu)}   webgpu ${worst(errs.webgpu)}`),
-  );
-  const check = (data: Float32Array, c: Case, where: 'cpu' | 'webgpu') => {
-    errs[where].push(assertAllClose(data, c.expected, TOL, `${where} ${output}`));
-    for (const r of c.emptyRows)
-      for (let i = 0; i < c.width; i++) expect(data[r * c.width + i]).toBe(0);
-  };
-  const onCpu = (p: Program, c: Case) => {
-    const result = interpret(p, c.inputs, { params: c.params });
-    if (!result.ok) throw new Error(result.diagnostics.map((d) => d.message).join('; '));
-    check(result.outputs[output].data as Float32Array, c, 'cpu');
-  };
-  for (const c of cases) {
-    test(`cpu ${c.label}`, () => onCpu(spec(block).program, c));
-    test(`cpu scheduled ${c.label}`, () => onCpu(spec(block).scheduled, c));
-    test(`webgpu ${c.label}`, async () => {
-      const kernel = createKernel(await getTestDevice(), spec(block).wgsl);
-      const result = await kernel.run(c.inputs, { params: c.params });
-      kernel.destroy();
-      if (!result.ok) throw new Error(result.message);
-      check(result.outputs[output].data as Float32Array, c, 'webgpu');
-    });
-  }
-}
+const stdlib = new StdlibFile('stdlib/mla.attn');
+const note = (block: string, pass: string) => stdlib.note(block, pass);
+const threeWays = (block: string, output: string, cases: Case[]) =>
+  stdlib.threeWays(block, output, cases);
 
 const SHAPES: readonly (MlaDims & { causal: boolean })[] = [
   { B: 1, H: 4, P: 13, M: 17, C: 4, D: 2, R: 8, F: 4, causal: true },
