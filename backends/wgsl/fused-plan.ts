@@ -176,6 +176,27 @@ function withoutTensors(g: FusedGroup, gone: ReadonlySet<TensorName>): FusedGrou
   return { ...g, chain: g.chain.filter(keep), statements: g.statements.filter(keep) };
 }
 
+/**
+ * The finals (a log-sum-exp) are evaluated once per row in the epilogue, where the kernel holds
+ * the final running maximum and sum: element-wise over the rows, reading no other group tensor.
+ */
+function checkFinals(g: FusedGroup, internal: ReadonlySet<TensorName>, m1: IndexName) {
+  const sm = g.softmax;
+  for (const s of g.finals) {
+    const name = `\`${s.target}\``;
+    const byRows = s.indices.length === g.rows.length && g.rows.every((r) => s.indices.includes(r));
+    if (!sm || s.kind !== 'equation' || s.reduce || s.filter || !byRows)
+      return `${name} reads the running values but is not element-wise over the rows`;
+    const final = (t: TensorName) =>
+      read(t, [...g.rows.map((i) => A.index(i)), A.symbol(extentName(m1))]);
+    const answer = (r: Extract<Expr, { kind: 'read' }>) =>
+      [sm.rmax.target, sm.rsum.target].some((t) => irKey(r) === irKey(final(t)));
+    const bad = badReads(s.body, internal, answer);
+    if (bad) return bad;
+  }
+  return null;
+}
+
 export function planFused(program: Program, matched: FusedGroup): Plan {
   const keySide = keySideTensors(program, matched);
   const g = withoutTensors(matched, keySide);
@@ -184,7 +205,9 @@ export function planFused(program: Program, matched: FusedGroup): Plan {
   const defs = (t: TensorName) => program.body.filter((s) => s.target === t);
   for (const s of g.statements)
     if (defs(s.target).length !== 1) return `\`${s.target}\` is defined piecewise`;
-  const internal = new Set(g.statements.filter((s) => s !== g.output).map((s) => s.target));
+  // The output and the finals (fused-group.ts) are written by the kernel; the rest stays inside.
+  const written = (s: Statement) => s === g.output || g.finals.includes(s);
+  const internal = new Set(g.statements.filter((s) => !written(s)).map((s) => s.target));
   for (const t of internal) if (program.outputs.includes(t)) return `\`${t}\` is an output`;
   const chainSet = new Set(g.chain.map((s) => s.target));
   const defOf = (t: TensorName) => defs(t)[0];
@@ -372,6 +395,8 @@ export function planFused(program: Program, matched: FusedGroup): Plan {
     if (!same(g.output.body, accFinal)) return unexpected('output');
   }
   if (!same(g.racc.init, literal(0))) return unexpected('running accumulator');
+  const finalsWhy = checkFinals(g, internal, m1);
+  if (finalsWhy) return finalsWhy;
   if (tileFilter && ![...indicesOfExpr(tileFilter)].every((i) => i === m1 || rows.includes(i)))
     return 'the tile filter uses indices other than the rows and the key tile';
   if (tileFilter && [...tensorsRead(tileFilter)].some((t) => internal.has(t)))

@@ -26,6 +26,7 @@ import {
   zeroFilled,
   type KernelContext,
 } from './fused-scope.ts';
+import { storeFinals } from './lower-fused-finals.ts';
 import { registerName, type RowSlot } from './lower-fused-keys.ts';
 import { bin, Block, i32, lowerExpr, ref } from './lower-expr.ts';
 import { kAnd } from './fused-bounds.ts';
@@ -318,6 +319,20 @@ export function epilogue(
         then: ml.stmts,
         else: [],
       });
+      // The group's finals (a log-sum-exp) from the final maximum and sum, at the row bound
+      // above; when split, the merge kernel writes them.
+      if (g.finals.length > 0) {
+        const fin = b.child();
+        const max: KExpr = {
+          kind: 'select',
+          cond: ref(registerName.has(row.r)),
+          ifTrue: ref(registerName.max(row.r)),
+          ifFalse: fin.call('attn_neg_inf'),
+        };
+        storeFinals(scope, fin, fs, max, ref(registerName.sum(row.r)));
+        const unsplit = kAnd(bin('<=', f.splits, i32(1)), row.valid);
+        b.push({ kind: 'if', cond: unsplit, then: fin.stmts, else: [] });
+      }
     }
     b.push({ kind: 'workgroupBarrier' });
 

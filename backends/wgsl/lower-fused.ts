@@ -31,6 +31,7 @@ import type { FusedStatic } from './fused-plan.ts';
 import { stagedKeysLength, type FusedSpec } from './fused-spec.ts';
 import { extentOf, KernelContext, fusedNames, letFresh, type TensorEnv } from './fused-scope.ts';
 import { epilogue, loop, prologue, rowAt, stage, type Frame } from './lower-fused-data.ts';
+import { finalBindings } from './lower-fused-finals.ts';
 import {
   perKeyFilters,
   registerName,
@@ -267,6 +268,7 @@ export function lowerFusedKernel(
     { tensor: names.acc, storage: 'f32' },
   ];
   if (g.softmax) partials.push({ tensor: names.ml, storage: 'f32' });
+  partials.push(...finalBindings(env, fs));
   const bindings = scope.bindings(partials);
   return {
     name,

@@ -7,6 +7,7 @@
  *             A = Σ acc_s · exp(m_s − M)   (splits that saw nothing are skipped, so no
  *             −inf − −inf; a row no split saw keeps L = 0 and the output's select gives 0)
  *   plain:    A = Σ acc_s
+ * It also writes the group's finals (a log-sum-exp) from M and L (`lower-fused-finals.ts`).
  */
 import * as A from '../../compiler/affine.ts';
 import { extentName } from '../../compiler/ir.ts';
@@ -22,6 +23,7 @@ import {
   type TensorEnv,
 } from './fused-scope.ts';
 import { bin, Block, i32, lowerExpr, ref, uniform } from './lower-expr.ts';
+import { finalBindings, storeFinals } from './lower-fused-finals.ts';
 import { WORKGROUP_SIZE, type KExpr, type KernelPlan, type KStmt } from './plan.ts';
 import { closeHelpers } from './prelude.ts';
 
@@ -121,6 +123,18 @@ export function lowerMergeKernel(
     });
     b.push(loop(second.stmts, splits));
     const t = letFresh(b, 'tt', ref(total));
+    // The group's finals (a log-sum-exp), once per row: by the invocation of its first feature.
+    if (g.finals.length > 0) {
+      const fin = b.child();
+      const finalMax: KExpr = {
+        kind: 'select',
+        cond: ref(seen),
+        ifTrue: ref(top),
+        ifFalse: fin.call('attn_neg_inf'),
+      };
+      storeFinals(scope, fin, fs, finalMax, t);
+      b.push({ kind: 'if', cond: bin('==', fl, i32(0)), then: fin.stmts, else: [] });
+    }
     scope.redirects.set(g.softmax.rsum.target, () => ({ value: t, ok: null }));
   } else {
     const sum = b.child();
@@ -134,7 +148,7 @@ export function lowerMergeKernel(
   const points = [...fs.rows, ...features]
     .map((i) => A.symbol(extentName(i)))
     .reduce(A.mul, A.constant(1));
-  const bindings = scope.bindings();
+  const bindings = scope.bindings(finalBindings(env, fs));
   return {
     name,
     entryPoint: 'main',

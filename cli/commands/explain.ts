@@ -42,11 +42,20 @@ export function kernelSummary(spec: CompiledSpec): string[] {
     const reads = k.bindings
       .filter((b) => b.kind === 'storage' && b.access === 'read')
       .map((b) => b.tensor);
+    // Tensors written besides the statement's own (a fused group's log-sum-exp); split-KV
+    // partials (`O#acc`) are the kernel's own business.
+    const writes = k.bindings
+      .filter((b) => b.kind === 'storage' && b.access === 'read_write')
+      .map((b) => b.tensor)
+      .filter(
+        (t): t is NonNullable<typeof t> => !!t && t !== statement?.target && !t.includes('#'),
+      );
     const invocations = printAffine(k.dispatch.invocations);
     lines.push(
       `#   ${k.name.padEnd(width)}  ${statement ? `${statement.target}[${statement.indices.join(', ')}]` : k.name}: ` +
         `${invocations} invocations, workgroup size ${k.workgroupSize[0]}` +
-        (reads.length > 0 ? `, reads ${reads.join(', ')}` : ''),
+        (reads.length > 0 ? `, reads ${reads.join(', ')}` : '') +
+        (writes.length > 0 ? `, also writes ${writes.join(', ')}` : ''),
     );
   }
   return lines;

@@ -12,9 +12,13 @@
  *   W_sum[rows]      = sum[key] W_exp[rows, key]
  *   W[rows, key]     = W_exp[rows, key] / W_sum[rows]
  *
- * The key is one index, or two (`m1, m0`) once the `tile` pass has partitioned it. Every
- * intermediate of the pattern must be used only inside it (not an output, not read elsewhere):
- * fusion removes them. A failed match says why, for `attnc explain`.
+ * The key is one index, or two (`m1, m0`) once the `tile` pass has partitioned it. The values
+ * may also be a literal (`sum[p] W[.., p] * 1`: a column sum of the weights, as `recompute`
+ * writes H2O's accumulated attention). Every intermediate of the pattern must be used only
+ * inside it (not an output, not read elsewhere): fusion removes them. Two exceptions: the row
+ * maximum and the row sum may be read by statements after the output (a log-sum-exp), which
+ * `fuse` points at the final running maximum and sum instead. A failed match says why, for
+ * `attnc explain`.
  */
 import * as A from '../affine.ts';
 import type { Equation, Expr, IndexName, Program, Statement, TensorName } from '../ir.ts';
@@ -116,20 +120,21 @@ export function matchAttention(program: Program, output: Equation): MatchResult 
     [body.lhs, body.rhs],
     [body.rhs, body.lhs],
   ] as const) {
-    if (w.kind !== 'read' || v.kind !== 'read') continue;
+    if (w.kind !== 'read' || (v.kind !== 'read' && v.kind !== 'literal')) continue;
     const weights = equationOf(program, w.tensor);
     // Weights are computed per (row, key), element-wise: a tensor that is itself a reduction
     // (MLA's `OL = sum[m] A * C` before its up-projection) is a value, not attention weights.
     if (!weights || weights.reduce || !isPlainRead(w, weights.indices)) continue;
     if (!key.every((k) => weights.indices.includes(k))) continue;
-    if (!v.at.some((a) => key.some((k) => A.indicesOf(a).has(k)))) continue;
+    if (v.kind === 'read' && !v.at.some((a) => key.some((k) => A.indicesOf(a).has(k)))) continue;
     const rows = weights.indices.filter((i) => !key.includes(i));
     if (!rows.every((r) => output.indices.includes(r))) continue;
     if (!onlyBounds(output.filter, key))
       return fail(`\`${output.target}\` has a filter of its own`);
     if (!exclusive(weights.target, [output]))
       return fail(`the weights \`${weights.target}\` are used elsewhere, so they must be stored`);
-    const softmax = matchSoftmax(program, weights, key, rows, exclusive);
+    const later = program.body.slice(program.body.indexOf(output) + 1);
+    const softmax = matchSoftmax(program, weights, key, rows, exclusive, later);
     return {
       ok: true,
       match: {
@@ -147,13 +152,19 @@ export function matchAttention(program: Program, output: Equation): MatchResult 
   );
 }
 
-/** The softmax cascade behind the weights, or why there is none. */
+/**
+ * The softmax cascade behind the weights, or why there is none. `later` (the statements after
+ * the output) may read the row maximum and sum: after fusion they read the final running values,
+ * which equal them. The maximum only when it has no filter but the bounds (so it is present for
+ * every row, as the running maximum is), and only when it is indexed by the rows themselves.
+ */
 export function matchSoftmax(
   program: Program,
   weights: Equation,
   key: readonly IndexName[],
   rows: readonly IndexName[],
   exclusive: (t: TensorName, allowed: readonly Statement[]) => boolean,
+  later: readonly Statement[] = [],
 ): SoftmaxMatch | string {
   const b = weights.body;
   if (weights.reduce || !onlyBounds(weights.filter, key))
@@ -182,10 +193,14 @@ export function matchSoftmax(
   if (irKey(max.body) !== irKey(diff.lhs)) return 'the maximum is not taken over the same logits';
   if ((max.filter ? irKey(max.filter) : '') !== (exp.filter ? irKey(exp.filter) : ''))
     return 'the maximum and the exponential have different filters';
+  const byRows = (s: Equation) =>
+    s.indices.length === rows.length && rows.every((r) => s.indices.includes(r));
+  const maxLater = onlyBounds(max.filter, key) && byRows(max) ? later : [];
+  const sumLater = byRows(sum) ? later : [];
   if (
-    !exclusive(max.target, [exp]) ||
+    !exclusive(max.target, [exp, ...maxLater]) ||
     !exclusive(exp.target, [sum, weights]) ||
-    !exclusive(sum.target, [weights])
+    !exclusive(sum.target, [weights, ...sumLater])
   ) {
     return 'an intermediate of the softmax is used elsewhere, so it must be stored';
   }

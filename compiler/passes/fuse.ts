@@ -26,6 +26,13 @@
  *   O[p, f]               = select(O_rsum[p, M1] > 0, O_racc[p, f, M1] / O_rsum[p, M1], 0)
  * The `select`s keep the absent semantics exact: a tile no key of a row passes leaves the
  * running values as they were (no `-inf - -inf`), and a row with no key at all gives 0.
+ *
+ * Statements after the output that read the row maximum or sum (a log-sum-exp
+ * `LSE = select(A_sum > 0, A_max + log(A_sum), -inf)`) read the final running values instead,
+ * `O_rmax[p, M1]` and `O_rsum[p, M1]`: the same numbers (the maximum exactly, the sum up to
+ * rounding), and present for every row as the originals are (attention-match.ts only allows
+ * this for a maximum without a filter of its own). The fused kernel writes them as they are
+ * computed, once per row.
  */
 import * as A from '../affine.ts';
 import {
@@ -102,6 +109,35 @@ function replaceRead(e: Expr, tensor: TensorName, by: Expr): Expr {
   return mapExpr(e, (x) => (x.kind === 'read' && x.tensor === tensor ? by : x));
 }
 
+/**
+ * Points reads of the row maximum and sum at the final running values: `A_max[x, y]` (indexed by
+ * `dims`, a permutation of the rows) becomes `O_rmax[.., M1]` with the subscripts in the running
+ * value's row order.
+ */
+function readFinal(
+  by: ReadonlyMap<TensorName, { running: TensorName; dims: readonly IndexName[] }>,
+  rows: readonly IndexName[],
+  outer: IndexName,
+): (s: Statement) => Statement {
+  const swap = (e: Expr) =>
+    mapExpr(e, (x) => {
+      const r = x.kind === 'read' ? by.get(x.tensor) : undefined;
+      if (x.kind !== 'read' || !r) return x;
+      const at = rows.map((i) => x.at[r.dims.indexOf(i)]);
+      return read(r.running, [...at, A.symbol(extentName(outer))]);
+    });
+  return (s) => {
+    const body = swap(s.body);
+    const filter = s.filter ? swap(s.filter) : null;
+    if (s.kind === 'equation')
+      return body === s.body && filter === s.filter ? s : { ...s, body, filter };
+    const init = swap(s.init);
+    return body === s.body && filter === s.filter && init === s.init
+      ? s
+      : { ...s, body, filter, init };
+  };
+}
+
 function fuseOne(program: Program, m: AttentionMatch): Program {
   const [outer, inner] = m.key;
   const name = namer(program, m.output.target);
@@ -116,6 +152,7 @@ function fuseOne(program: Program, m: AttentionMatch): Program {
   let finalValue: Expr;
   let weight: Expr;
   let corr: Expr | null = null;
+  let later = (s: Statement): Statement => s;
 
   if (m.softmax) {
     const { max, exp, sum } = m.softmax;
@@ -170,6 +207,14 @@ function fuseOne(program: Program, m: AttentionMatch): Program {
       ),
     );
     removed = [...removed, max.target, exp.target, sum.target];
+    later = readFinal(
+      new Map([
+        [max.target, { running: rmax, dims: max.indices }],
+        [sum.target, { running: rsum, dims: sum.indices }],
+      ]),
+      rows,
+      outer,
+    );
     weight = readAt(expT, m.weights.indices);
     corr = readAt(corrT, tileRows);
     const total = final(rsum, rows, outer);
@@ -201,7 +246,7 @@ function fuseOne(program: Program, m: AttentionMatch): Program {
   // The new statements go where the output was: everything they read is defined before it.
   const at0 = program.body.indexOf(m.output);
   const body = program.body.flatMap((s, i) =>
-    i === at0 ? added : removed.includes(s.target) ? [] : [s],
+    i === at0 ? added : removed.includes(s.target) ? [] : [i > at0 ? later(s) : s],
   );
   return {
     ...program,

@@ -10,11 +10,16 @@
  *   - `acc`     the running accumulator `racc` (a recurrence over m1) and its per-tile sum `tacc`
  *   - softmax:  `tmax`, `rmax`, `corr`, `exp`, `tsum`, `rsum`
  *   - `weights` the per-key weights the accumulator sums (`exp` for a softmax)
- *   - `value`   the value read in `tacc` (`V[b, hq / G, 64 * m1 + m0, f]`)
+ *   - `value`   the value read in `tacc` (`V[b, hq / G, 64 * m1 + m0, f]`), or a literal (`1`:
+ *               a sum of the weights alone, such as H2O's column sums)
  *   - `chain`   statements computed per (row, key) that the weights need (the logits and what
  *               they read), in body order: the backend computes them per key tile
  *   - `prelude` statements the group reads that are not per key (a block summary for block
  *               sparsity): the backend runs them as ordinary kernels first
+ *   - `finals`  statements outside the cascade that read the final running maximum or sum
+ *               (`LSE = select(rsum[.., M1] > 0, rmax[.., M1] + log(rsum[.., M1]), -inf)`, as
+ *               `fuse` rewrites a log-sum-exp): the fused kernel computes them per row when it
+ *               has the final values, so they are members of the group too
  */
 import * as A from '../affine.ts';
 import type {
@@ -47,8 +52,10 @@ export interface FusedGroup {
   readonly racc: Recurrence;
   readonly softmax: SoftmaxStatements | null;
   readonly weights: Equation;
-  readonly value: Extract<Expr, { kind: 'read' }>;
+  readonly value: Extract<Expr, { kind: 'read' | 'literal' }>;
   readonly chain: readonly Statement[];
+  /** Statements after the cascade that read the final running maximum or sum, in body order. */
+  readonly finals: readonly Statement[];
   /** Every statement of the group, chain included, in body order. */
   readonly statements: readonly Statement[];
 }
@@ -99,13 +106,15 @@ export function matchFused(program: Program, output: TensorName): FusedMatch {
   const inner = tacc.reduce.over[0];
   const key: [IndexName, IndexName] = [key0, inner];
   const tb = tacc.body;
-  if (tb.kind !== 'arith' || tb.op !== '*' || tb.lhs.kind !== 'read' || tb.rhs.kind !== 'read')
+  const operand = (e: Expr) => e.kind === 'read' || e.kind === 'literal';
+  if (tb.kind !== 'arith' || tb.op !== '*' || !operand(tb.lhs) || !operand(tb.rhs))
     return fail('the per-tile sum is not `weights * values`');
-  const [wRead, value] =
-    defOf(program, tb.lhs.tensor)?.indices.includes(inner) &&
-    isPlainRead(tb.lhs, defOf(program, tb.lhs.tensor)!.indices)
-      ? [tb.lhs, tb.rhs]
-      : [tb.rhs, tb.lhs];
+  const isWeights = (e: Expr) =>
+    e.kind === 'read' &&
+    (defOf(program, e.tensor)?.indices.includes(inner) ?? false) &&
+    isPlainRead(e, defOf(program, e.tensor)!.indices);
+  const [wRead, value] = isWeights(tb.lhs) ? [tb.lhs, tb.rhs] : [tb.rhs, tb.lhs];
+  if (wRead.kind !== 'read') return fail('the per-tile sum is not `weights * values`');
   const weights = defOf(program, wRead.tensor);
   if (
     !weights ||
@@ -114,7 +123,8 @@ export function matchFused(program: Program, output: TensorName): FusedMatch {
     !weights.indices.includes(inner)
   )
     return fail('the weights are not indexed by the key tile');
-  if (value.kind !== 'read') return fail('the values are not a tensor read');
+  if (value.kind !== 'read' && value.kind !== 'literal')
+    return fail('the values are not a tensor read');
   const rows = weights.indices.filter((i) => i !== key0 && i !== inner);
 
   let softmax: SoftmaxStatements | null = null;
@@ -156,10 +166,28 @@ export function matchFused(program: Program, output: TensorName): FusedMatch {
     ...(softmax ? Object.values(softmax) : []),
   ]);
   const chain = scoreChain(program, [weights, ...(softmax ? [softmax.tmax] : [])], key, group);
-  const statements = program.body.filter((s) => group.has(s) || chain.includes(s));
+  const running = softmax ? [softmax.rmax.target, softmax.rsum.target] : [];
+  const finals = program.body.filter(
+    (s) => !group.has(s) && [...statementReads(s)].some((t) => running.includes(t)),
+  );
+  const statements = program.body.filter(
+    (s) => group.has(s) || chain.includes(s) || finals.includes(s),
+  );
   return {
     ok: true,
-    group: { output: out, key, rows, tacc, racc, softmax, weights, value, chain, statements },
+    group: {
+      output: out,
+      key,
+      rows,
+      tacc,
+      racc,
+      softmax,
+      weights,
+      value,
+      chain,
+      finals,
+      statements,
+    },
   };
 }
 

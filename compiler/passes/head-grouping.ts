@@ -36,7 +36,8 @@ function headDivisions(
 /** The grouping every key-dependent input read of the group agrees on, or why there is none. */
 export function groupingOf(group: FusedGroup): Grouping | string {
   const [outer, inner] = group.key;
-  const reads: Extract<Expr, { kind: 'read' }>[] = [group.value];
+  // A literal value (a sum of the weights alone) is read at no head.
+  const reads: Extract<Expr, { kind: 'read' }>[] = group.value.kind === 'read' ? [group.value] : [];
   for (const s of group.chain) {
     if (!s.reduce) continue;
     forEachExpr(s.body, (x) => {

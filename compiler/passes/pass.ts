@@ -7,7 +7,8 @@
 import type { Span } from '../diagnostics/source.ts';
 import type { IndexName, Program } from '../ir.ts';
 
-export type PassName = 'tile' | 'fuse' | 'block-sparsity' | 'head-grouping' | 'split-kv';
+export type PassName =
+  'recompute' | 'tile' | 'fuse' | 'block-sparsity' | 'head-grouping' | 'split-kv';
 
 /** The device limits tile sizes are chosen from (a subset of `GPUSupportedLimits`). */
 export interface DeviceLimits {

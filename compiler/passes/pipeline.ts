@@ -9,10 +9,12 @@ import { blockSparsity } from './block-sparsity.ts';
 import { fuse } from './fuse.ts';
 import { headGrouping } from './head-grouping.ts';
 import type { Pass, PassContext, PassName } from './pass.ts';
+import { recompute } from './recompute.ts';
 import { splitKv } from './split-kv.ts';
 import { tile } from './tile.ts';
 
 export const PIPELINE: readonly Pass[] = [
+  recompute, //      a second cascade over an attention's logits gets its own copy of them
   tile, //           partition the key index: FuseMax's ranks m → (m1, m0)
   fuse, //           the 1-pass cascade: running max, rescaled sum and accumulator
   blockSparsity, //  skip key tiles the filters rule out for a whole query tile
