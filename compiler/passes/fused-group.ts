@@ -167,9 +167,10 @@ export function matchFused(program: Program, output: TensorName): FusedMatch {
   ]);
   const chain = scoreChain(program, [weights, ...(softmax ? [softmax.tmax] : [])], key, group);
   const running = softmax ? [softmax.rmax.target, softmax.rsum.target] : [];
-  const finals = program.body.filter(
-    (s) => !group.has(s) && [...statementReads(s)].some((t) => running.includes(t)),
-  );
+  // After the output only: the kernel that writes them runs where the output is computed.
+  const finals = program.body
+    .slice(program.body.indexOf(out) + 1)
+    .filter((s) => [...statementReads(s)].some((t) => running.includes(t)));
   const statements = program.body.filter(
     (s) => group.has(s) || chain.includes(s) || finals.includes(s),
   );

@@ -54,6 +54,82 @@ describe('tile', () => {
     );
   });
 
+  // attn_stats in miniature after `recompute`: O over the keys `m`, and the column sums ACC, an
+  // attention over the queries `p` with rows `m`. Each is partitioned in its own statements only;
+  // LSE, per key for ACC and coming after a whole pass over S, keeps `p` whole whether it is an
+  // output or not.
+  const STATS = (outputs: string) => `attention a {
+  input Q[p, e]
+  input K[m, e]
+  input V[m, f]
+  S[p, m] = Q[p, e] * K[m, e]   where m <= p
+  GM[p] = max[m] S[p, m]
+  SN[p, m] = exp(S[p, m] - GM[p])
+  SD[p] = sum[m] SN[p, m]
+  A[p, m] = SN[p, m] / SD[p]
+  O[p, f] = A[p, m] * V[m, f]
+  LSE[p] = select(SD[p] > 0, GM[p] + log(SD[p]), -inf)
+  ACC_S[m, p] = sum[e] Q[p, e] * K[m, e]   where m <= p
+  ACC_W[m, p] = exp(ACC_S[m, p] - LSE[p])
+  ACC[m] = sum[p] ACC_W[m, p] * 1
+  output ${outputs}
+}`;
+  test.each(['O, LSE, ACC', 'O, ACC'])(
+    'two attentions, each key partitioned in its own statements (output %s)',
+    (outputs) => {
+      expectRewrite(
+        tile,
+        STATS(outputs),
+        `attention a {
+  input Q[p, e]
+  input K[m, e]
+  input V[m, f]
+  const M0 = 4
+  const M1 = (M + 3) / 4
+  const P0 = 8
+  const P1 = (P + 7) / 8
+  S[p, m1, m0] = sum[e] Q[p, e] * K[4 * m1 + m0, e]   where 4 * m1 + m0 < M && 4 * m1 + m0 <= p
+  GM[p] = max[m1, m0] S[p, m1, m0]   where 4 * m1 + m0 < M
+  SN[p, m1, m0] = exp(S[p, m1, m0] - GM[p])   where 4 * m1 + m0 < M
+  SD[p] = sum[m1, m0] SN[p, m1, m0]   where 4 * m1 + m0 < M
+  A[p, m1, m0] = SN[p, m1, m0] / SD[p]   where 4 * m1 + m0 < M
+  O[p, f] = sum[m1, m0] A[p, m1, m0] * V[4 * m1 + m0, f]   where 4 * m1 + m0 < M
+  LSE[p] = select(SD[p] > 0, GM[p] + log(SD[p]), -inf)
+  ACC_S[m, p1, p0] = sum[e] Q[8 * p1 + p0, e] * K[m, e]   where 8 * p1 + p0 < P && m <= 8 * p1 + p0
+  ACC_W[m, p1, p0] = exp(ACC_S[m, p1, p0] - LSE[8 * p1 + p0])   where 8 * p1 + p0 < P
+  ACC[m] = sum[p1, p0] ACC_W[m, p1, p0] * 1   where 8 * p1 + p0 < P
+  output ${outputs}
+  schedule {
+    tile m = 4
+    tile p = 8
+  }
+}`,
+        // \`m\` is O's key and ACC's query, \`p\` the other way round: the key sizes win.
+        context({ m: 4, p: 8 }),
+      );
+    },
+  );
+
+  test('an index that is the key of one attention and the query of another keeps the key size', () => {
+    // Head size 16: key tiles of 128, query tiles of 64 (chooseTileSizes).
+    const ctx = { ...context(), extentHints: { D: 16 } };
+    const once = tile.run(program(STATS('O, LSE, ACC')), ctx);
+    expect(once.consts.map((c) => c.name)).toEqual(['M0', 'M1', 'P0', 'P1']);
+    expect(once.schedule.tiles).toEqual([
+      { index: 'm', size: 128 },
+      { index: 'p', size: 128 },
+    ]);
+  });
+
+  test('an output indexed by the key that the attention does not read keeps its key', () => {
+    const after = tile.run(
+      program(ATTENTION.replace('output O', 'Y[m] = K[m, e]\n  output O, Y')),
+      context({ m: 16, p: 8 }),
+    );
+    expect(after.body.find((s) => s.target === 'Y')?.indices).toEqual(['m']);
+    expect(after.body.find((s) => s.target === 'O')?.reduce?.over).toEqual(['m1', 'm0']);
+  });
+
   test('declines without an attention', () => {
     expectDecline(
       tile,
