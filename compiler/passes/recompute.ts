@@ -59,6 +59,18 @@ function attentionTensors(program: Program, m: AttentionMatch) {
   return { own, logits };
 }
 
+/** Every tensor `target` depends on, itself included. */
+function dependencies(program: Program, target: TensorName): Set<TensorName> {
+  const out = new Set<TensorName>();
+  const visit = (t: TensorName) => {
+    if (out.has(t)) return;
+    out.add(t);
+    for (const s of program.body) if (s.target === t) statementReads(s).forEach(visit);
+  };
+  visit(target);
+  return out;
+}
+
 /** The rewrite for `reader`, or why there is none. */
 function planReader(
   program: Program,
@@ -104,8 +116,10 @@ function plans(program: Program): { rewrites: Rewrite[]; reasons: string[] } {
   const outputs = new Set(matches.map((m) => m.output.target));
   for (const m of matches) {
     const { own, logits } = attentionTensors(program, m);
+    const needed = dependencies(program, m.output.target);
     for (const s of program.body) {
-      if (own.has(s.target) || logits.has(s.target) || outputs.has(s.target)) continue;
+      // Outside: the attention does not depend on it (a softmax's own maximum reads the logits).
+      if (own.has(s.target) || needed.has(s.target) || outputs.has(s.target)) continue;
       if (![...statementReads(s)].some((t) => logits.has(t))) continue;
       if (rewrites.some((r) => r.reader === s)) continue;
       const p = planReader(program, s, logits);

@@ -22,9 +22,9 @@ export const splitKv: Pass = {
     if (groups.length === 0) return no('nothing is fused');
     const fresh = groups.filter((g) => !program.schedule.splits.includes(g.key[0]));
     if (fresh.length === 0) return no('already split');
-    return yes(
-      `splits \`${fresh.map((g) => g.key[0]).join('`, `')}\` when the queries are few (decided at run time)`,
-    );
+    // Groups may share a key tile index (attn_stats' two column sums over `p1`): name it once.
+    const keys = [...new Set(fresh.map((g) => g.key[0]))];
+    return yes(`splits \`${keys.join('`, `')}\` when the queries are few (decided at run time)`);
   },
   run(program) {
     const splits: IndexName[] = [...program.schedule.splits];

@@ -15,9 +15,11 @@
  *
  * Statements the attention does not need keep `m` whole, and read a partitioned tensor at
  * `[m / M0, m % M0]`: a second cascade over the same indices (the column sums `recompute`
- * writes) is a separate attention with its own key. So does an output indexed by the key but
- * not by the attention's query (a per-key statistic such as attn_stats' `LSE[b, h, p]`, read by
- * the column sums whose key is `p`): the attention reads it at `M0·p1 + p0`, as it would an input.
+ * writes) is a separate attention with its own key. So does a per-key tensor (indexed by the key
+ * but not by the attention's query) that is an output or comes after a whole pass over the
+ * (query × key) matrix, such as attn_stats' `LSE[b, h, p]` read by the column sums whose key is
+ * `p`: the attention reads it at `M0·p1 + p0`, as it would an input. Every other statement that
+ * uses `m` is partitioned (`partitionSet`).
  *
  * Example (tile m = 64):
  *   S[p, m] = sum[e] Q[p, e] * K[m, e]
