@@ -90,8 +90,6 @@ export interface FusedStatic {
   readonly contractions: readonly Contraction[];
   /** Key-side chain tensors: computed by their own kernels before the fused kernel. */
   readonly keySide: readonly TensorName[];
-  /** Chain tensors the weights read: kept per key of a tile between the two passes. */
-  readonly stored: readonly TensorName[];
   /** The running values' filter over (rows, m1), from block sparsity; null when none. */
   readonly tileFilter: Expr | null;
   readonly split: boolean;
@@ -448,11 +446,6 @@ export function planFused(program: Program, matched: FusedGroup): Plan {
       ? wBound.rhs
       : null;
 
-  const stored = sm
-    ? [...tensorsRead(weights.body), ...(weights.filter ? tensorsRead(weights.filter) : [])].filter(
-        (t, k, all) => chainSet.has(t) && all.indexOf(t) === k,
-      )
-    : [];
   return {
     group: g,
     output: out,
@@ -467,7 +460,6 @@ export function planFused(program: Program, matched: FusedGroup): Plan {
     keyLimit,
     contractions,
     keySide: [...keySide],
-    stored,
     tileFilter,
     split: program.schedule.splits.includes(m1),
     internal: [...internal],

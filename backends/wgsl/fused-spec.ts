@@ -11,8 +11,7 @@
  * decode loop whose key extent grows reuses one pipeline.
  *
  * Workgroup memory holds, for the keys of one chunk: the staged key factors (chunk × ΣE: a key's
- * row holds every contraction's factors side by side), the values (chunk × F) and, per row, the
- * logits the weights read between the two passes over a chunk (chunk × rows). The prologue
+ * row holds every contraction's factors side by side) and the values (chunk × F). The prologue
  * carries one contraction's hoisted factors at a time through the first, a row per invocation
  * (invocations × the widest E), and the epilogue an accumulator row per invocation through the
  * second (invocations × F).
@@ -29,7 +28,7 @@ export interface FusedSpec {
   /** Rows per invocation (register blocking: each staged load feeds that many rows). */
   readonly perInvocation: number;
   readonly invocations: number;
-  /** Keys staged per chunk. */
+  /** Keys staged per chunk; the kernel unrolls them (see UNROLLED_KEYS). */
   readonly chunk: number;
   /**
    * Each contraction's reduced extent `E` (`FusedStatic.contractions` order) and the value's
@@ -61,14 +60,13 @@ const BLOCKING_MIN = 64;
 const BLOCKING_LIMIT = 256;
 /**
  * On a software device with head sizes of 64, rows per invocation: as many as leave one SIMD
- * batch of invocations (8 lanes), up to 4 rows each. Measured with `run(..., { tune })` on
- * lavapipe (mha, H = 8, D = 64, GPU time, median of 3): L = S = 512: 2 rows × 32 invocations
- * 156–178 ms, 4 × 16 99–122 ms, 8 × 8 87–95 ms; L = S = 1024: 547, 415, 275–325 ms. The price is
- * llvmpipe's first compile of the kernel (6 s, 10 s, 30 s with Mesa's shader cache cold; a
- * minute or more under load), so 4: most of the gain at a compile a first run can afford. A GPU
- * wants many invocations instead, so this applies to software devices only.
+ * batch of invocations (8 lanes), up to 8 rows each: each staged key or value vec4 (a broadcast
+ * load on llvmpipe) then feeds 8 rows per lane. Measured on lavapipe with hand-written variants
+ * of the one-sweep kernel (mha, H = 8, D = 64, L = S = 1024, best of 3): 1 row × 64 invocations
+ * 944 ms, 4 × 16 521 ms, 8 × 16 182 ms, 8 × 8 ~190 ms (the two-pass kernel before it: 360 ms at
+ * 4 rows). A GPU wants many invocations instead, so this applies to software devices only.
  */
-const SOFTWARE_ROWS_PER_INVOCATION = 4;
+const SOFTWARE_ROWS_PER_INVOCATION = 8;
 /** Only from `ΣE + F` of 128 (head sizes of 64): smaller heads keep the quick compile. */
 const SOFTWARE_BLOCKING_MIN = 128;
 const SIMD_LANES = 8;
@@ -80,6 +78,15 @@ const SIMD_LANES = 8;
  * device the empty rows cost nothing in the per-key math; on a GPU they fill part of a warp.
  */
 const MIN_ROWS = 8;
+
+/**
+ * Keys per chunk, unrolled in the kernel: small, because the unrolled code grows with keys ×
+ * rows per invocation × head size, and llvmpipe's compile time with it. On lavapipe 4 keys per
+ * chunk ran as fast as 8 (182 vs 194 ms above) and staging 32 keys per barrier with a loop over
+ * groups of 4 was slower (the loop's workgroup reads are gathers again). A GPU pays a barrier
+ * per chunk, so it gets 8 (not measured on hardware here).
+ */
+const UNROLLED_KEYS = { software: 4, gpu: 8 };
 
 const nextPow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 
@@ -101,15 +108,9 @@ export function stagedKeysLength(s: Sizes, chunk: number): number {
   return Math.max(chunk * keyRow(s).width, s.invocations * Math.max(0, ...s.reduced));
 }
 
-export function workgroupBytes(fs: FusedStatic, s: Sizes, chunk: number): number {
+export function workgroupBytes(s: Sizes, chunk: number): number {
   const io = Math.max(chunk, s.invocations);
-  return (
-    4 *
-    (stagedKeysLength(s, chunk) +
-      io * s.featureCount +
-      chunk * s.rows * fs.stored.length +
-      s.invocations)
-  );
+  return 4 * (stagedKeysLength(s, chunk) + io * s.featureCount + s.invocations);
 }
 
 export function symbolOf(symbols: ReadonlyMap<string, number>, name: string): number {
@@ -162,8 +163,9 @@ export function chooseSpec(
       featureCount,
     };
     if (invocations <= limits.maxComputeInvocationsPerWorkgroup) {
-      for (let chunk = fs.keyTile; ; chunk = Math.ceil(chunk / 2)) {
-        if (workgroupBytes(fs, base, chunk) <= limits.maxComputeWorkgroupStorageSize)
+      const unrolled = limits.software ? UNROLLED_KEYS.software : UNROLLED_KEYS.gpu;
+      for (let chunk = Math.min(fs.keyTile, unrolled); ; chunk = Math.ceil(chunk / 2)) {
+        if (workgroupBytes(base, chunk) <= limits.maxComputeWorkgroupStorageSize)
           return { ...base, chunk };
         if (chunk === 1) break;
       }
@@ -196,10 +198,10 @@ export function tuneSpec(
     perInvocation,
     rows,
     invocations: rows / perInvocation,
-    chunk: tuning.chunk ?? spec.chunk,
+    chunk: Math.min(tuning.chunk ?? spec.chunk, fs.keyTile),
   };
   if (tuned.invocations > limits.maxComputeInvocationsPerWorkgroup) return 'too many invocations';
-  if (workgroupBytes(fs, tuned, tuned.chunk) > limits.maxComputeWorkgroupStorageSize)
+  if (workgroupBytes(tuned, tuned.chunk) > limits.maxComputeWorkgroupStorageSize)
     return 'too much workgroup memory';
   return tuned;
 }

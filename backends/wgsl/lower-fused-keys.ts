@@ -1,22 +1,25 @@
 /**
- * The keys of one staged chunk in a fused kernel (`lower-fused.ts` builds the rest): every
- * invocation walks the chunk's keys for each of its rows.
+ * The keys of one staged chunk in a fused kernel (`lower-fused.ts` builds the rest). The chunk's
+ * keys are unrolled (a constant number, `spec.chunk`; key `j` takes part iff `j < count`), so
+ * every staged read has a constant address and every logit stays in a register: on llvmpipe a
+ * workgroup read at a loop-dependent address is a per-lane gather, and a two-pass chunk that
+ * parks its logits in workgroup memory paid for that twice.
  *
- * Softmax, two passes over the chunk (FlashAttention-2's per-tile rescaling, not per key):
+ * Softmax, one sweep per chunk (FlashAttention-2's per-tile rescaling, not per key):
  *   1. per key: the contractions (each a dot of the row's hoisted registers with its part of the
- *      staged key), the rest of the chain, the logit of the tile maximum (folded with a "seen" flag) and the
- *      logits the weights read, kept in workgroup memory (absent ones as the ABSENT marker);
- *   then once per row: the new running maximum, and the running sum and accumulator rescaled by
- *      `exp(old − new)` (1 when nothing was seen before, or the maximum is still −inf);
- *   2. per key: the weights (e.g. `exp(logit − max)`), added to the sum, and weight × value
- *      added to the accumulator.
- * Without a softmax, one pass: chain, weights, accumulate.
+ *      staged key, loaded once for all rows), the rest of the chain, and the logit of the tile
+ *      maximum, folded with a "seen" flag;
+ *   2. once per row: the new running maximum and the factor `exp(old − new)` that rescales the
+ *      running sum and accumulator (1 when nothing was seen before, or the maximum is −inf);
+ *   3. per key: the weights (e.g. `exp(logit − max)`, reading step 1's logits), added to the sum;
+ *      then per value vec4: accumulator × factor + Σ weight × value, one store per row.
+ * Without a softmax: steps 1 and 3 without the maximum, the sum and the factor.
  *
  * Every filter of a per-key statement is split into the conjuncts the box can decide (affine
  * comparisons, bool params) and the others; on a *full* chunk, where the decidable ones hold at
  * every (row, key), they are not evaluated at all.
  */
-import { conjuncts, readAt } from '../../compiler/ir-make.ts';
+import { conjuncts } from '../../compiler/ir-make.ts';
 import { irKey } from '../../compiler/ir-equal.ts';
 import type { Expr, TensorName } from '../../compiler/ir.ts';
 import { decidable, kAnd, kNot } from './fused-bounds.ts';
@@ -51,8 +54,6 @@ export interface ChunkContext {
   /** Keys in this chunk (a uniform), and the chunk's first key within the tile. */
   readonly count: KExpr;
   readonly first: KExpr;
-  /** Workgroup arrays of the stored logits, by tensor. */
-  readonly stored: ReadonlyMap<TensorName, string>;
 }
 
 export const registerName = {
@@ -105,7 +106,7 @@ function setRow(ctx: ChunkContext, row: RowSlot): void {
 }
 
 /** The chain at (row, current key); `dots[k]` is the value of contraction `k`. */
-function evalChain(ctx: ChunkContext, b: Block, dots: readonly KExpr[]): void {
+function evalChain(ctx: ChunkContext, b: Block, dots: readonly KExpr[]): Map<TensorName, Lowered> {
   const locals = new Map<TensorName, Lowered>();
   for (const s of ctx.fs.group.chain) {
     ctx.scope.redirects.set(s.target, () => {
@@ -124,6 +125,7 @@ function evalChain(ctx: ChunkContext, b: Block, dots: readonly KExpr[]): void {
       locals.set(s.target, { value: v.value, ok: and(ok, v.ok) });
     }
   }
+  return locals;
 }
 
 /**
@@ -164,63 +166,92 @@ function dots(ctx: ChunkContext, b: Block, key: KExpr): KExpr[][] {
   return out;
 }
 
+/** A key's place in the chunk: its staged row `j`, and whether it exists (`j < count`). */
+interface ChunkKey {
+  readonly j: number;
+  /** The key within its tile (`m0`). */
+  readonly kk: KExpr;
+  /** Null for key 0, which every chunk has. */
+  readonly inChunk: KExpr | null;
+}
+
+function chunkKeys(ctx: ChunkContext, b: Block): ChunkKey[] {
+  const keys: ChunkKey[] = [];
+  for (let j = 0; j < ctx.spec.chunk; j++)
+    keys.push({
+      j,
+      kk: letFresh(b, 'kk', bin('+', ctx.first, i32(j))),
+      inChunk: j === 0 ? null : letFresh(b, 'kin', bin('<', i32(j), ctx.count)),
+    });
+  return keys;
+}
+
+const all = (parts: readonly (KExpr | null)[]): KExpr =>
+  parts.reduce<KExpr>((a, x) => (x ? kAnd(a, x) : a), TRUE);
+
+/** What one row adds for one key: the weight, and whether the key counts at all. */
+interface Weight {
+  readonly take: KExpr;
+  readonly w: KExpr;
+}
+
 /**
- * Per key: load each staged value vec4 once and add weight × value to every row that takes the
- * key, one vec4 at a time (few live registers). Branch-free: a select keeps a skipped product
- * (NaN for an infinite value) out.
+ * Every row's accumulator, one value vec4 at a time: `acc × factor + Σ_keys weight × value`,
+ * each staged value vec4 loaded once for all rows. Branch-free: a select keeps a skipped
+ * product (NaN for an infinite value) out.
  */
 function accumulate(
   ctx: ChunkContext,
   b: Block,
-  key: KExpr,
-  weights: readonly { take: KExpr; w: KExpr }[],
+  weights: readonly (readonly Weight[])[],
+  factors: readonly (KExpr | null)[] | null,
 ): void {
   const n = ctx.spec.featureCount / 4;
   for (let i = 0; i < n; i++) {
-    const v = letFresh(b, 'vv', {
-      kind: 'load',
-      buffer: 'wg_v',
-      index: bin('+', bin('*', key, i32(n)), i32(i)),
-      mutable: true,
-    });
-    ctx.rows.forEach((row, r) => {
+    const sums: KExpr[] = ctx.rows.map((row, r) => {
       const acc: KExpr = {
         kind: 'load',
         buffer: registerName.acc(row.r),
         index: i32(i),
         mutable: true,
       };
-      const term: KExpr = {
-        kind: 'select',
-        cond: weights[r].take,
-        ifTrue: bin('*', weights[r].w, v),
-        ifFalse: { kind: 'vec4', args: [] },
-      };
-      b.push({
-        kind: 'store',
-        buffer: registerName.acc(row.r),
-        index: i32(i),
-        value: bin('+', acc, term),
+      const factor = factors?.[r];
+      return factor ? bin('*', acc, factor) : acc;
+    });
+    weights.forEach((perRow, j) => {
+      const v = letFresh(b, 'vv', {
+        kind: 'load',
+        buffer: 'wg_v',
+        index: i32(j * n + i),
+        mutable: true,
+      });
+      perRow.forEach((w, r) => {
+        sums[r] = bin('+', sums[r], {
+          kind: 'select',
+          cond: w.take,
+          ifTrue: bin('*', w.w, v),
+          ifFalse: { kind: 'vec4', args: [] },
+        });
       });
     });
+    ctx.rows.forEach((row, r) =>
+      b.push({ kind: 'store', buffer: registerName.acc(row.r), index: i32(i), value: sums[r] }),
+    );
   }
 }
 
-const keyLoop = (body: Block['stmts'], count: KExpr) =>
-  ({ kind: 'for', index: 'kj', from: i32(0), to: count, step: 1, body }) as const;
-
-/** The current key of the chunk: binds m0 and returns the key's row in the staged tiles. */
-function bindKey(ctx: ChunkContext, b: Block): KExpr {
-  ctx.scope.indexValues.set(ctx.fs.key[1], letFresh(b, 'kk', bin('+', ctx.first, ref('kj'))));
-  return ref('kj');
+/** Points the chain's tensors at one (row, key)'s values from `evalChain`. */
+function useChain(ctx: ChunkContext, locals: ReadonlyMap<TensorName, Lowered>): void {
+  for (const [t, v] of locals) ctx.scope.redirects.set(t, () => v);
 }
 
 function weightsAt(
   ctx: ChunkContext,
   b: Block,
   row: RowSlot,
+  key: ChunkKey,
   seen: KExpr | null,
-): { take: KExpr; w: KExpr } {
+): Weight {
   const g = ctx.fs.group;
   const ok = filterOk(
     b,
@@ -228,11 +259,30 @@ function weightsAt(
     ctx.full,
   );
   const v = lowerExpr(g.weights.body, b);
-  const take = [row.on, seen, ok, v.ok].reduce<KExpr>((a, x) => (x ? kAnd(a, x) : a), TRUE);
-  return { take: letFresh(b, 'tk', take), w: v.value };
+  const take = all([row.on, key.inChunk, seen, ok, v.ok]);
+  return { take: letFresh(b, 'tk', take), w: b.bind(v.value, 'w') };
 }
 
-/** Softmax over one chunk: the two passes and the rescaling between them (file header). */
+/** Steps 1 of the file header for every key: the chain per (key, row), `[key][row]`. */
+function chains(
+  ctx: ChunkContext,
+  b: Block,
+  keys: readonly ChunkKey[],
+  perRow?: (row: RowSlot, r: number, key: ChunkKey) => void,
+): Map<TensorName, Lowered>[][] {
+  return keys.map((key) => {
+    ctx.scope.indexValues.set(ctx.fs.key[1], key.kk);
+    const d = dots(ctx, b, i32(key.j));
+    return ctx.rows.map((row, r) => {
+      setRow(ctx, row);
+      const locals = evalChain(ctx, b, d[r]);
+      perRow?.(row, r, key);
+      return locals;
+    });
+  });
+}
+
+/** Softmax over one chunk: the sweep of the file header. */
 export function softmaxChunk(ctx: ChunkContext, b: Block): void {
   const g = ctx.fs.group;
   const sm = g.softmax!;
@@ -243,23 +293,18 @@ export function softmaxChunk(ctx: ChunkContext, b: Block): void {
     b.push({ kind: 'var', name: ts[r], type: 'bool', init: { kind: 'bool', value: false } });
   });
 
-  const first = b.child();
-  const key = bindKey(ctx, first);
-  const d = dots(ctx, first, key);
-  ctx.rows.forEach((row, r) => {
-    setRow(ctx, row);
-    evalChain(ctx, first, d[r]);
-    const ok = filterOk(first, [sm.tmax.filter], ctx.full);
-    const v = lowerExpr(sm.tmax.body, first);
-    const take = [row.on, ok, v.ok].reduce<KExpr>((a, x) => (x ? kAnd(a, x) : a), TRUE);
+  const keys = chunkKeys(ctx, b);
+  const chained = chains(ctx, b, keys, (row, r, key) => {
+    const ok = filterOk(b, [sm.tmax.filter], ctx.full);
+    const v = lowerExpr(sm.tmax.body, b);
+    const t = letFresh(b, 'tk', all([row.on, key.inChunk, ok, v.ok]));
     const folded: KExpr = {
       kind: 'select',
       cond: ref(ts[r]),
-      ifTrue: first.call('attn_max', ref(tm[r]), v.value),
+      ifTrue: b.call('attn_max', ref(tm[r]), v.value),
       ifFalse: v.value,
     };
-    const t = letFresh(first, 'tk', take);
-    first.push(
+    b.push(
       {
         kind: 'assign',
         name: tm[r],
@@ -267,96 +312,62 @@ export function softmaxChunk(ctx: ChunkContext, b: Block): void {
       },
       { kind: 'assign', name: ts[r], value: bin('||', ref(ts[r]), t) },
     );
-    for (const [tensor, array] of ctx.stored) {
-      const x = lowerExpr(readAt(tensor, g.chain.find((s) => s.target === tensor)!.indices), first);
-      const bits: KExpr = first.call('attn_encode', x.value);
-      first.push({
-        kind: 'store',
-        buffer: array,
-        index: bin('+', bin('*', key, i32(ctx.spec.rows)), row.slot),
-        value:
-          x.ok === null
-            ? bits
-            : { kind: 'select', cond: x.ok, ifTrue: bits, ifFalse: { kind: 'absent' } },
-      });
-    }
   });
-  b.push(keyLoop(first.stmts, ctx.count));
 
-  // Rescale once per chunk: the running maximum grows to cover the chunk's logits.
-  ctx.rows.forEach((row, r) => {
-    const up = b.child();
-    const [m, l, has, acc] = [
-      registerName.max(row.r),
-      registerName.sum(row.r),
-      registerName.has(row.r),
-      registerName.acc(row.r),
-    ];
-    const mn = letFresh(up, 'mn', {
+  // Once per row: the running maximum grows to cover the chunk's logits (branch-free: the
+  // lanes of a SIMD batch are different rows).
+  const maxima: KExpr[] = [];
+  const factors = ctx.rows.map((row, r) => {
+    const [m, l, has] = [registerName.max(row.r), registerName.sum(row.r), registerName.has(row.r)];
+    const update = letFresh(b, 'up', kAnd(row.on, ref(ts[r])));
+    const grown: KExpr = {
       kind: 'select',
       cond: ref(has),
-      ifTrue: up.call('attn_max', ref(m), ref(tm[r])),
+      ifTrue: b.call('attn_max', ref(m), ref(tm[r])),
       ifFalse: ref(tm[r]),
-    });
-    const finite = bin('>', mn, up.call('attn_neg_inf'));
-    const corr = letFresh(up, 'cr', {
+    };
+    const mn = letFresh(b, 'mn', { kind: 'select', cond: update, ifTrue: grown, ifFalse: ref(m) });
+    const finite = bin('>', mn, b.call('attn_neg_inf'));
+    const corr = letFresh(b, 'cr', {
       kind: 'select',
-      cond: bin('&&', ref(has), finite),
+      cond: kAnd(kAnd(update, ref(has)), finite),
       ifTrue: { kind: 'call', fn: 'exp', args: [bin('-', ref(m), mn)] },
       ifFalse: f32(1),
     });
-    up.push({ kind: 'assign', name: l, value: bin('*', ref(l), corr) });
-    for (let i = 0; i < ctx.spec.featureCount / 4; i++) {
-      const cur: KExpr = { kind: 'load', buffer: acc, index: i32(i), mutable: true };
-      up.push({ kind: 'store', buffer: acc, index: i32(i), value: bin('*', cur, corr) });
-    }
-    up.push({ kind: 'assign', name: m, value: mn }, { kind: 'assign', name: has, value: TRUE });
-    b.push({ kind: 'if', cond: kAnd(row.on, ref(ts[r])), then: up.stmts, else: [] });
+    b.push(
+      { kind: 'assign', name: l, value: bin('*', ref(l), corr) },
+      { kind: 'assign', name: m, value: mn },
+      { kind: 'assign', name: has, value: bin('||', ref(has), update) },
+    );
+    maxima.push(mn);
+    return corr;
   });
 
-  const maxima = ctx.rows.map((row) => letFresh(b, 'mx', ref(registerName.max(row.r))));
-  const second = b.child();
-  const key2 = bindKey(ctx, second);
-  const weights = ctx.rows.map((row, r) => {
-    setRow(ctx, row);
-    for (const [tensor, array] of ctx.stored) {
-      ctx.scope.redirects.set(tensor, (_at, blk) => {
-        const w = letFresh(blk, 'sb', {
-          kind: 'load',
-          buffer: array,
-          index: bin('+', bin('*', key2, i32(ctx.spec.rows)), row.slot),
-          mutable: true,
-        });
-        return {
-          value: blk.bind({ kind: 'bitcast', to: 'f32', arg: w }),
-          ok: blk.bind(bin('!=', w, { kind: 'absent' }), 'ok'),
-        };
+  const weights = keys.map((key, k) => {
+    ctx.scope.indexValues.set(ctx.fs.key[1], key.kk);
+    return ctx.rows.map((row, r) => {
+      setRow(ctx, row);
+      useChain(ctx, chained[k][r]);
+      ctx.scope.redirects.set(sm.rmax.target, () => ({ value: maxima[r], ok: null }));
+      const w = weightsAt(ctx, b, row, key, ref(ts[r]));
+      const l = registerName.sum(row.r);
+      b.push({
+        kind: 'assign',
+        name: l,
+        value: bin('+', ref(l), { kind: 'select', cond: w.take, ifTrue: w.w, ifFalse: f32(0) }),
       });
-    }
-    ctx.scope.redirects.set(sm.rmax.target, () => ({ value: maxima[r], ok: null }));
-    const w = weightsAt(ctx, second, row, ref(ts[r]));
-    const add: KExpr = { kind: 'select', cond: w.take, ifTrue: w.w, ifFalse: f32(0) };
-    second.push({
-      kind: 'assign',
-      name: registerName.sum(row.r),
-      value: bin('+', ref(registerName.sum(row.r)), add),
+      return w;
     });
-    return w;
   });
-  accumulate(ctx, second, key2, weights);
-  b.push(keyLoop(second.stmts, ctx.count));
+  accumulate(ctx, b, weights, factors);
 }
 
-/** A weighted sum without softmax: one pass over the chunk. */
+/** A weighted sum without softmax: the chain and the weights per key, then accumulate. */
 export function weightedChunk(ctx: ChunkContext, b: Block): void {
-  const body = b.child();
-  const key = bindKey(ctx, body);
-  const d = dots(ctx, body, key);
-  const weights = ctx.rows.map((row, r) => {
-    setRow(ctx, row);
-    evalChain(ctx, body, d[r]);
-    return weightsAt(ctx, body, row, null);
+  const keys = chunkKeys(ctx, b);
+  const weights: Weight[][] = keys.map(() => []);
+  chains(ctx, b, keys, (row, r, key) => {
+    weights[key.j][r] = weightsAt(ctx, b, row, key, null);
   });
-  accumulate(ctx, body, key, weights);
-  b.push(keyLoop(body.stmts, ctx.count));
+  accumulate(ctx, b, weights, null);
 }

@@ -13,9 +13,9 @@
  *  2. loops over the key tiles `m1` within the bounds the tile filter allows for its rows
  *     (`fused-bounds.ts`), skipping tiles it rules out for every row; per tile, each row
  *     evaluates the tile filter unless it holds for all of them;
- *  3. per chunk of a tile: stages the key factors and the values of the chunk's keys in
- *     workgroup memory (absent elements as 0), barrier, classifies the chunk as full or partial,
- *     runs the keys (`lower-fused-keys.ts`), barrier;
+ *  3. per chunk of a tile (a few keys, unrolled): stages the key factors and the values of the
+ *     chunk's keys in workgroup memory (absent elements as 0), barrier, classifies the chunk as
+ *     full or partial, runs the keys in one sweep (`lower-fused-keys.ts`), barrier;
  *  4. epilogue: writes each row's accumulator through workgroup memory, and evaluates the
  *     output's own expression per element (`select(sum > 0, acc / sum, 0)`: exactly 0 for a row
  *     that saw no key); with split-KV it writes the partials (max, sum, seen; accumulator) for
@@ -240,8 +240,7 @@ export function lowerFusedKernel(
             cb,
           ).all,
         );
-  const stored = new Map(fs.stored.map((t, k) => [t, `wg_s${k}`] as const));
-  const ctx: ChunkContext = { fs, spec, scope, rows, full, count, first: ref('ck'), stored };
+  const ctx: ChunkContext = { fs, spec, scope, rows, full, count, first: ref('ck') };
   if (g.softmax) softmaxChunk(ctx, cb);
   else weightedChunk(ctx, cb);
   cb.push({ kind: 'workgroupBarrier' });
@@ -260,8 +259,6 @@ export function lowerFusedKernel(
       length: stagedKeysLength(spec, spec.chunk) / 4,
     });
   arrays.push({ name: 'wg_v', element: 'vec4<f32>', length: (io * spec.featureCount) / 4 });
-  for (const array of stored.values())
-    arrays.push({ name: array, element: 'u32', length: spec.chunk * spec.rows });
   if (g.softmax) arrays.push({ name: 'wg_l', element: 'f32', length: spec.invocations });
 
   const partials: { tensor: TensorName; storage: Storage }[] = [
