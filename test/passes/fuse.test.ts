@@ -11,6 +11,20 @@ const HEAD = `attention a {
   const M1 = (M + 3) / 4
   S[p, m1, m0] = sum[e] Q[p, e] * K[4 * m1 + m0, e]   where 4 * m1 + m0 < M && 4 * m1 + m0 <= p`;
 
+/** The 1-pass cascade `fuse` writes for `O = softmax[m](S) · V` over HEAD's key tiles. */
+const ONLINE_SOFTMAX = `  O_tmax[p, m1] = max[m0] S[p, m1, m0]   where 4 * m1 + m0 < M
+  init O_rmax[p, 0] = -inf
+  O_rmax[p, m1 + 1] = max(O_rmax[p, m1], O_tmax[p, m1])
+  O_corr[p, m1] = select(O_rmax[p, m1 + 1] > -inf, exp(O_rmax[p, m1] - O_rmax[p, m1 + 1]), 1)
+  O_exp[p, m1, m0] = exp(S[p, m1, m0] - O_rmax[p, m1 + 1])   where 4 * m1 + m0 < M
+  O_tsum[p, m1] = sum[m0] O_exp[p, m1, m0]   where 4 * m1 + m0 < M
+  init O_rsum[p, 0] = 0
+  O_rsum[p, m1 + 1] = O_rsum[p, m1] * O_corr[p, m1] + O_tsum[p, m1]
+  O_tacc[p, f, m1] = sum[m0] O_exp[p, m1, m0] * V[4 * m1 + m0, f]   where 4 * m1 + m0 < M
+  init O_racc[p, f, 0] = 0
+  O_racc[p, f, m1 + 1] = O_racc[p, f, m1] * O_corr[p, m1] + O_tacc[p, f, m1]
+  O[p, f] = select(O_rsum[p, M1] > 0, O_racc[p, f, M1] / O_rsum[p, M1], 0)`;
+
 describe('fuse', () => {
   test('softmax and the contraction with V become the 1-pass cascade', () => {
     expectRewrite(
@@ -24,18 +38,7 @@ describe('fuse', () => {
   output O
 }`,
       `${HEAD}
-  O_tmax[p, m1] = max[m0] S[p, m1, m0]   where 4 * m1 + m0 < M
-  init O_rmax[p, 0] = -inf
-  O_rmax[p, m1 + 1] = max(O_rmax[p, m1], O_tmax[p, m1])
-  O_corr[p, m1] = select(O_rmax[p, m1 + 1] > -inf, exp(O_rmax[p, m1] - O_rmax[p, m1 + 1]), 1)
-  O_exp[p, m1, m0] = exp(S[p, m1, m0] - O_rmax[p, m1 + 1])   where 4 * m1 + m0 < M
-  O_tsum[p, m1] = sum[m0] O_exp[p, m1, m0]   where 4 * m1 + m0 < M
-  init O_rsum[p, 0] = 0
-  O_rsum[p, m1 + 1] = O_rsum[p, m1] * O_corr[p, m1] + O_tsum[p, m1]
-  O_tacc[p, f, m1] = sum[m0] O_exp[p, m1, m0] * V[4 * m1 + m0, f]   where 4 * m1 + m0 < M
-  init O_racc[p, f, 0] = 0
-  O_racc[p, f, m1 + 1] = O_racc[p, f, m1] * O_corr[p, m1] + O_tacc[p, f, m1]
-  O[p, f] = select(O_rsum[p, M1] > 0, O_racc[p, f, M1] / O_rsum[p, M1], 0)
+${ONLINE_SOFTMAX}
   output O
   schedule {
     fuse O
@@ -80,18 +83,7 @@ describe('fuse', () => {
   output O, LSE
 }`,
       `${HEAD}
-  O_tmax[p, m1] = max[m0] S[p, m1, m0]   where 4 * m1 + m0 < M
-  init O_rmax[p, 0] = -inf
-  O_rmax[p, m1 + 1] = max(O_rmax[p, m1], O_tmax[p, m1])
-  O_corr[p, m1] = select(O_rmax[p, m1 + 1] > -inf, exp(O_rmax[p, m1] - O_rmax[p, m1 + 1]), 1)
-  O_exp[p, m1, m0] = exp(S[p, m1, m0] - O_rmax[p, m1 + 1])   where 4 * m1 + m0 < M
-  O_tsum[p, m1] = sum[m0] O_exp[p, m1, m0]   where 4 * m1 + m0 < M
-  init O_rsum[p, 0] = 0
-  O_rsum[p, m1 + 1] = O_rsum[p, m1] * O_corr[p, m1] + O_tsum[p, m1]
-  O_tacc[p, f, m1] = sum[m0] O_exp[p, m1, m0] * V[4 * m1 + m0, f]   where 4 * m1 + m0 < M
-  init O_racc[p, f, 0] = 0
-  O_racc[p, f, m1 + 1] = O_racc[p, f, m1] * O_corr[p, m1] + O_tacc[p, f, m1]
-  O[p, f] = select(O_rsum[p, M1] > 0, O_racc[p, f, M1] / O_rsum[p, M1], 0)
+${ONLINE_SOFTMAX}
   LSE[p] = select(O_rsum[p, M1] > 0, O_rmax[p, M1] + log(O_rsum[p, M1]), -inf)
   output O, LSE
   schedule {
