@@ -145,6 +145,7 @@ export function emitKernel(plan: KernelPlan, uniforms: UniformLayout): string {
   const out: string[] = [];
   out.push(`// attn kernel ${plan.name}: ${plan.summary}`);
   if (plan.f16) out.push('enable f16;');
+  if (plan.subgroups) out.push('enable subgroups;');
   out.push('');
   out.push('struct Uniforms {');
   for (const f of uniforms.fields) out.push(`  ${f.field}: ${f.type},`);

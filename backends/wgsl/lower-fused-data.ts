@@ -7,7 +7,8 @@
  *    read neighbouring elements) into workgroup memory, then copied out at constant indices, so
  *    the register arrays stay registers;
  *  - staging: per chunk, each contraction's key factors and the values of the chunk's keys into
- *    workgroup memory (absent elements as 0);
+ *    workgroup memory, or into registers that the subgroup's lanes share by broadcast (absent
+ *    elements as 0; `FusedSpec.staging`);
  *  - epilogue: each row's accumulator through workgroup memory, then the output's own expression
  *    per element, or the split-KV partials for the merge kernel.
  *
@@ -196,8 +197,23 @@ interface StagedTile {
   readonly value: (blk: Block, within: KExpr) => KExpr;
 }
 
-/** Stages the chunk's key factors and values (absent elements as 0), element by element. */
-export function stage(f: Frame, b: Block, first: KExpr, count: KExpr): void {
+/**
+ * Where the keys loop reads a staged chunk (`FusedSpec.staging`): each is a vec4 with absent
+ * elements as 0, read at a constant place.
+ */
+export interface StagedChunk {
+  /** Contraction `k`'s factors `4i .. 4i + 3` of the chunk's key `j`. */
+  key(k: number, j: number, i: number): KExpr;
+  /** Values `4i .. 4i + 3` of the chunk's key `j`. */
+  value(j: number, i: number): KExpr;
+}
+
+/**
+ * Stages the chunk's key factors and values, from key `first` on: `count` keys in workgroup
+ * memory, or `spec.chunk` keys (the reads past `count` are never used) in registers shared by
+ * subgroup broadcasts.
+ */
+export function stage(f: Frame, b: Block, first: KExpr, count: KExpr): StagedChunk {
   const { fs, spec, scope } = f;
   // Staged reads use no query, and a grouped head only as `hq / G` (fused-plan.ts): any row of
   // the workgroup gives them the same value.
@@ -224,11 +240,8 @@ export function stage(f: Frame, b: Block, first: KExpr, count: KExpr): void {
       return padded(within, featureTotal(fs), zeroFilled(lowerExpr(fs.group.value, blk)));
     },
   });
-  // One vec4 per iteration: four loads in the loop body, but a quarter of the iterations and
-  // whole-vector stores (this loop runs once per chunk, unlike the prologue's and epilogue's).
-  for (const t of tiles) {
-    const body = b.child();
-    const x = ref('xi');
+  /** The vec4 at `x` of tile `t` (its `x % n4`-th vec4 of key `x / n4`), and that key. */
+  const vec4At = (t: StagedTile, body: Block, x: KExpr) => {
     const n4 = t.width / 4;
     const j = letFresh(body, 'kr', bin('/', x, i32(n4)));
     const w4 = letFresh(body, 'wi', bin('*', bin('%', x, i32(n4)), i32(4)));
@@ -236,6 +249,31 @@ export function stage(f: Frame, b: Block, first: KExpr, count: KExpr): void {
     const parts = [0, 1, 2, 3].map((c) =>
       t.value(body, c === 0 ? w4 : letFresh(body, 'wi', bin('+', w4, i32(c)))),
     );
+    return { j, vec4: { kind: 'vec4', args: parts } satisfies KExpr };
+  };
+  return spec.staging === 'subgroup'
+    ? stageInSubgroup(spec, b, tiles, vec4At)
+    : stageInWorkgroup(spec, b, tiles, vec4At, count);
+}
+
+type Vec4At = (t: StagedTile, body: Block, x: KExpr) => { j: KExpr; vec4: KExpr };
+
+/**
+ * One vec4 per loop iteration: four loads in the loop body, but a quarter of the iterations and
+ * whole-vector stores (this loop runs once per chunk, unlike the prologue's and epilogue's).
+ */
+function stageInWorkgroup(
+  spec: FusedSpec,
+  b: Block,
+  tiles: readonly StagedTile[],
+  vec4At: Vec4At,
+  count: KExpr,
+): StagedChunk {
+  for (const t of tiles) {
+    const body = b.child();
+    const x = ref('xi');
+    const n4 = t.width / 4;
+    const { j, vec4 } = vec4At(t, body, x);
     // A tile alone in its array (one contraction, or the values) is stored at the iteration's own
     // index; otherwise at its place in the key's row.
     const at =
@@ -246,11 +284,46 @@ export function stage(f: Frame, b: Block, first: KExpr, count: KExpr): void {
             bin('*', j, i32(t.rowWidth / 4)),
             bin('+', i32(t.offset / 4), bin('%', x, i32(n4))),
           );
-    body.push({ kind: 'store', buffer: t.buffer, index: at, value: { kind: 'vec4', args: parts } });
+    body.push({ kind: 'store', buffer: t.buffer, index: at, value: vec4 });
     b.push(
       loop('xi', { kind: 'localIndex' }, bin('*', count, i32(n4)), spec.invocations, body.stmts),
     );
   }
+  const read = (t: StagedTile, j: number, i: number): KExpr => ({
+    kind: 'load',
+    buffer: t.buffer,
+    index: i32((j * t.rowWidth + t.offset) / 4 + i),
+    mutable: true,
+  });
+  return { key: (k, j, i) => read(tiles[k], j, i), value: (j, i) => read(tiles.at(-1)!, j, i) };
+}
+
+/**
+ * Tile `t`'s vec4 `c` (key `c / n4`) lives in register `c / invocations` of lane
+ * `c % invocations`: the workgroup is one subgroup, so the loads of a chunk are spread over its
+ * lanes as in workgroup staging, and a read is a broadcast from a constant lane.
+ */
+function stageInSubgroup(
+  spec: FusedSpec,
+  b: Block,
+  tiles: readonly StagedTile[],
+  vec4At: Vec4At,
+): StagedChunk {
+  const lanes = spec.invocations;
+  const registers = tiles.map((t) =>
+    Array.from({ length: Math.ceil((spec.chunk * t.width) / 4 / lanes) }, (_, r) =>
+      letFresh(b, 'sg', vec4At(t, b, bin('+', i32(r * lanes), { kind: 'localIndex' })).vec4),
+    ),
+  );
+  const read = (k: number, j: number, i: number): KExpr => {
+    const c = (j * tiles[k].width) / 4 + i;
+    return {
+      kind: 'call',
+      fn: 'subgroupBroadcast',
+      args: [registers[k][Math.floor(c / lanes)], { kind: 'u32', value: c % lanes }],
+    };
+  };
+  return { key: read, value: (j, i) => read(tiles.length - 1, j, i) };
 }
 
 export function epilogue(

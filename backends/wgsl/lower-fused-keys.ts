@@ -24,9 +24,10 @@ import { irKey } from '../../compiler/ir-equal.ts';
 import type { Expr, TensorName } from '../../compiler/ir.ts';
 import { decidable, kAnd, kNot } from './fused-bounds.ts';
 import type { FusedStatic } from './fused-plan.ts';
-import { keyRow, type FusedSpec } from './fused-spec.ts';
+import type { FusedSpec } from './fused-spec.ts';
 import { letFresh, type KernelContext } from './fused-scope.ts';
 import { and, bin, Block, holds, i32, lowerExpr, ref, type Lowered } from './lower-expr.ts';
+import type { StagedChunk } from './lower-fused-data.ts';
 import type { KExpr } from './plan.ts';
 
 const TRUE: KExpr = { kind: 'bool', value: true };
@@ -54,6 +55,8 @@ export interface ChunkContext {
   /** Keys in this chunk (a uniform), and the chunk's first key within the tile. */
   readonly count: KExpr;
   readonly first: KExpr;
+  /** Where the chunk's key factors and values are read. */
+  readonly staged: StagedChunk;
 }
 
 export const registerName = {
@@ -132,9 +135,8 @@ function evalChain(ctx: ChunkContext, b: Block, dots: readonly KExpr[]): Map<Ten
  * Per key and contraction: load each staged vec4 of the key once, and fold it into every row's
  * dot product. Returns each row's values, `[row][contraction]`.
  */
-function dots(ctx: ChunkContext, b: Block, key: KExpr): KExpr[][] {
+function dots(ctx: ChunkContext, b: Block, key: number): KExpr[][] {
   const { spec } = ctx;
-  const keys = keyRow(spec);
   const out: KExpr[][] = ctx.rows.map(() => []);
   ctx.fs.contractions.forEach((_, k) => {
     const n = spec.reduced[k] / 4;
@@ -144,12 +146,7 @@ function dots(ctx: ChunkContext, b: Block, key: KExpr): KExpr[][] {
       return name;
     });
     for (let i = 0; i < n; i++) {
-      const kv = letFresh(b, 'kv', {
-        kind: 'load',
-        buffer: 'wg_k',
-        index: bin('+', bin('*', key, i32(keys.width / 4)), i32(keys.offsets[k] / 4 + i)),
-        mutable: true,
-      });
+      const kv = letFresh(b, 'kv', ctx.staged.key(k, key, i));
       ctx.rows.forEach((row, r) => {
         const h: KExpr = {
           kind: 'load',
@@ -219,12 +216,7 @@ function accumulate(
       return factor ? bin('*', acc, factor) : acc;
     });
     weights.forEach((perRow, j) => {
-      const v = letFresh(b, 'vv', {
-        kind: 'load',
-        buffer: 'wg_v',
-        index: i32(j * n + i),
-        mutable: true,
-      });
+      const v = letFresh(b, 'vv', ctx.staged.value(j, i));
       perRow.forEach((w, r) => {
         sums[r] = bin('+', sums[r], {
           kind: 'select',
@@ -272,7 +264,7 @@ function chains(
 ): Map<TensorName, Lowered>[][] {
   return keys.map((key) => {
     ctx.scope.indexValues.set(ctx.fs.key[1], key.kk);
-    const d = dots(ctx, b, i32(key.j));
+    const d = dots(ctx, b, key.j);
     return ctx.rows.map((row, r) => {
       setRow(ctx, row);
       const locals = evalChain(ctx, b, d[r]);

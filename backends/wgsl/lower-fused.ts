@@ -15,7 +15,8 @@
  *     evaluates the tile filter unless it holds for all of them;
  *  3. per chunk of a tile (a few keys, unrolled): stages the key factors and the values of the
  *     chunk's keys in workgroup memory (absent elements as 0), barrier, classifies the chunk as
- *     full or partial, runs the keys in one sweep (`lower-fused-keys.ts`), barrier;
+ *     full or partial, runs the keys in one sweep (`lower-fused-keys.ts`), barrier; or, with
+ *     subgroup staging, in registers read by broadcast, with no barrier at all;
  *  4. epilogue: writes each row's accumulator through workgroup memory, and evaluates the
  *     output's own expression per element (`select(sum > 0, acc / sum, 0)`: exactly 0 for a row
  *     that saw no key); with split-KV it writes the partials (max, sum, seen; accumulator) for
@@ -28,7 +29,12 @@ import type { TensorName } from '../../compiler/ir.ts';
 import { conjoin } from '../../compiler/ir-make.ts';
 import { decidable, decide, kNot, tileRange, type Box } from './fused-bounds.ts';
 import type { FusedStatic } from './fused-plan.ts';
-import { stagedKeysLength, type FusedSpec } from './fused-spec.ts';
+import {
+  stagedKeysLength,
+  stagedValuesLength,
+  workgroupChunk,
+  type FusedSpec,
+} from './fused-spec.ts';
 import { extentOf, KernelContext, fusedNames, letFresh, type TensorEnv } from './fused-scope.ts';
 import { epilogue, loop, prologue, rowAt, stage, type Frame } from './lower-fused-data.ts';
 import { finalBindings } from './lower-fused-finals.ts';
@@ -218,8 +224,9 @@ export function lowerFusedKernel(
 
   const cb = tb.child();
   const count = letFresh(cb, 'kn', min(i32(spec.chunk), bin('-', end, ref('ck'))));
-  stage(frame, cb, ref('ck'), count);
-  cb.push({ kind: 'workgroupBarrier' });
+  const staged = stage(frame, cb, ref('ck'), count);
+  const sharedByWorkgroup = spec.staging === 'workgroup';
+  if (sharedByWorkgroup) cb.push({ kind: 'workgroupBarrier' });
   const keyBox: Box = new Map([
     ...rowBox,
     [
@@ -240,25 +247,29 @@ export function lowerFusedKernel(
             cb,
           ).all,
         );
-  const ctx: ChunkContext = { fs, spec, scope, rows, full, count, first: ref('ck') };
+  const ctx: ChunkContext = { fs, spec, scope, rows, full, count, first: ref('ck'), staged };
   if (g.softmax) softmaxChunk(ctx, cb);
   else weightedChunk(ctx, cb);
-  cb.push({ kind: 'workgroupBarrier' });
+  if (sharedByWorkgroup) cb.push({ kind: 'workgroupBarrier' });
   tb.push(loop('ck', i32(0), end, spec.chunk, cb.stmts));
   b.push(loop('tile', from, to, 1, tb.stmts));
 
   const partialRows = fs.rows.reduce<KExpr>((a, i) => bin('*', a, extentOf(i)), i32(1));
   epilogue(frame, b, q0, g0, partialRows);
 
-  const io = Math.max(spec.chunk, spec.invocations);
+  const chunkRows = workgroupChunk(spec);
   const arrays: WorkgroupArray[] = [];
   if (fs.contractions.length > 0)
     arrays.push({
       name: 'wg_k',
       element: 'vec4<f32>',
-      length: stagedKeysLength(spec, spec.chunk) / 4,
+      length: stagedKeysLength(spec, chunkRows) / 4,
     });
-  arrays.push({ name: 'wg_v', element: 'vec4<f32>', length: (io * spec.featureCount) / 4 });
+  arrays.push({
+    name: 'wg_v',
+    element: 'vec4<f32>',
+    length: stagedValuesLength(spec, chunkRows) / 4,
+  });
   if (g.softmax) arrays.push({ name: 'wg_l', element: 'f32', length: spec.invocations });
 
   const partials: { tensor: TensorName; storage: Storage }[] = [
@@ -276,6 +287,7 @@ export function lowerFusedKernel(
     dispatch: { kind: 'grid', invocations: { kind: 'affine', terms: [], constant: 0 } },
     bindings,
     f16: bindings.some((x) => x.storage === 'f16'),
+    subgroups: !sharedByWorkgroup,
     helpers: closeHelpers(scope.helpers),
     summary: `fused ${g.softmax ? 'online-softmax attention' : 'weighted sum'} \`${fs.output}\` over ${g.statements.map((s) => s.target).join(', ')}; ${spec.rows} rows × ${spec.chunk} keys per step`,
     body: b.stmts,

@@ -47,7 +47,17 @@ export type BinaryOp =
   '+' | '-' | '*' | '/' | '%' | '==' | '!=' | '<' | '<=' | '>' | '>=' | '&&' | '||' | '&' | '>>';
 
 /** WGSL built-in functions the plans call. */
-export type BuiltinFn = 'exp' | 'log' | 'sqrt' | 'inverseSqrt' | 'abs' | 'min' | 'max' | 'dot';
+export type BuiltinFn =
+  | 'exp'
+  | 'log'
+  | 'sqrt'
+  | 'inverseSqrt'
+  | 'abs'
+  | 'min'
+  | 'max'
+  | 'dot'
+  /** `subgroupBroadcast(value, lane)`, lane a constant u32; only in `subgroups` kernels. */
+  | 'subgroupBroadcast';
 
 /** Helper functions of `prelude.ts`. */
 export type PreludeFn =
@@ -207,6 +217,8 @@ export interface KernelPlan {
   /** Storage buffers; the uniform struct is always binding 0. */
   readonly bindings: readonly BufferBinding[];
   readonly f16: boolean;
+  /** Uses subgroup builtins (`enable subgroups;`; needs the device feature `subgroups`). */
+  readonly subgroups?: boolean;
   readonly helpers: readonly PreludeFn[];
   /** A one-line description of the statement, printed as the kernel's header comment. */
   readonly summary: string;

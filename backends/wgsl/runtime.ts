@@ -402,11 +402,20 @@ function createProfiler(
   };
 }
 
-/** What a fused kernel's specialisation depends on: the limits, and whether the device is a CPU. */
+/**
+ * What a fused kernel's specialisation depends on: the limits, whether the device is a CPU, and
+ * its subgroup size when the device was created with `subgroups` and has one fixed size.
+ */
 export function fusedLimits(device: GPUDevice): Limits {
+  const info = device.adapterInfo;
+  const fixedSubgroup =
+    device.features.has('subgroups') &&
+    info?.subgroupMinSize !== undefined &&
+    info.subgroupMinSize === info.subgroupMaxSize;
   return {
     maxComputeWorkgroupStorageSize: device.limits.maxComputeWorkgroupStorageSize,
     maxComputeInvocationsPerWorkgroup: device.limits.maxComputeInvocationsPerWorkgroup,
-    software: device.adapterInfo?.architecture === 'software',
+    software: info?.architecture === 'software',
+    ...(fixedSubgroup ? { subgroupSize: info.subgroupMinSize } : {}),
   };
 }

@@ -16,6 +16,7 @@ import {
   type CompileOptions,
   type HostTensor,
 } from '../../../index.ts';
+import type { SpecTuning } from '../../../backends/wgsl/fused-spec.ts';
 import type { FusedRunInfo } from '../../../backends/wgsl/runtime-fused.ts';
 import { compareClose, type Tolerance } from '../../helpers/allclose.ts';
 import { getTestDevice } from '../../helpers/gpu.ts';
@@ -126,13 +127,18 @@ export async function compareWithInterpreter(
   options: {
     params?: Record<string, number | boolean>;
     splits?: number;
+    tune?: SpecTuning;
     device?: GPUDevice;
     label?: string;
   } = {},
 ): Promise<Compared> {
   const device = options.device ?? (await getTestDevice());
   const kernel = createKernel(device, spec.wgsl);
-  const result = await kernel.run(inputs, { params: options.params, splits: options.splits });
+  const result = await kernel.run(inputs, {
+    params: options.params,
+    splits: options.splits,
+    tune: options.tune,
+  });
   kernel.destroy();
   if (!result.ok) throw new Error(`${options.label ?? spec.name}: ${result.message}`);
   const reference = interpret(spec.program, inputs, { params: options.params });

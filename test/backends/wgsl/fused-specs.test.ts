@@ -4,6 +4,8 @@
  * 17 (no multiple of any tile size), a decode step (one query, many keys, small key tiles, the
  * key range split in three so the partials and the merge kernel run), and more queries than keys
  * (bottom-right causal rows that see no key). Every fused group must run as one kernel.
+ * A fourth run stages the keys in registers shared by subgroup broadcasts (fused-spec.ts
+ * `staging`), which the default choice takes only at head sizes of 64 on a software device.
  */
 import { describe, expect, it } from 'vitest';
 import { extentName, type Program } from '../../../compiler/ir.ts';
@@ -16,6 +18,8 @@ import {
   inputsOf,
   tiledKey,
 } from './fused-harness.ts';
+import { fusedLimits } from '../../../backends/wgsl/runtime.ts';
+import { getTestDevice } from '../../helpers/gpu.ts';
 
 const T = { timeout: 180_000 };
 
@@ -61,6 +65,22 @@ describe.each(blocks.map((b) => [`${b.file} · ${b.name}`, b] as const))('%s', (
       if (f.static.split)
         expect(r.fused[i].splits).toBe(Math.min(3, tiles.get(extentName(f.static.key[0]))!));
     });
+  });
+
+  it('extents of 17, subgroup staging', T, async () => {
+    const device = await getTestDevice();
+    // lavapipe, the test device, has subgroups of one fixed size; an adapter without them
+    // cannot run this case, and must not pass it unnoticed.
+    expect(fusedLimits(device).subgroupSize, 'a fixed subgroup size').toBeDefined();
+    const spec = compileBlock(block);
+    const symbols = extentsOf(spec.program);
+    const r = await compareWithInterpreter(spec, inputsOf(spec.program, symbols, 4), {
+      device,
+      tune: { staging: 'subgroup' },
+    });
+    expect(r.fused.map((f) => [f.mode, f.spec?.staging])).toEqual(
+      spec.wgsl.fused.map(() => ['fused', 'subgroup']),
+    );
   });
 
   it('more queries than keys', T, async () => {
