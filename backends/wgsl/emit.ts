@@ -157,7 +157,7 @@ export function emitKernel(plan: KernelPlan, uniforms: UniformLayout): string {
   for (const b of plan.bindings) {
     const access = b.access === 'read' ? 'read' : 'read_write';
     out.push(
-      `@group(0) @binding(${b.binding}) var<storage, ${access}> ${b.variable}: array<${ELEMENT_TYPE[b.storage]}>;`,
+      `@group(0) @binding(${b.binding}) var<storage, ${access}> ${b.variable}: array<${b.view === 'vec4' ? 'vec4<f32>' : ELEMENT_TYPE[b.storage]}>;`,
     );
   }
   if (plan.bindings.some((b) => b.storage === 'f32-absent')) out.push('', ABSENT_DECLARATION);

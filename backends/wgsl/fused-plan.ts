@@ -88,6 +88,13 @@ export interface FusedStatic {
   readonly keyLimit: Affine | null;
   /** The chain's contractions, in body order; each sizes its own registers and staged tile. */
   readonly contractions: readonly Contraction[];
+  /**
+   * Per staged tile (each contraction's key factors, then the values): when the tile is one
+   * plain read of an input whose last subscript is the tile's own index (`K[b, h, m, e]`), the
+   * extent symbol of that input's innermost axis; null otherwise. Where it and the tile's extent
+   * are multiples of 4, the kernel stages whole vec4s (`FusedSpec.vectorLoads`).
+   */
+  readonly vectorAxes: readonly (string | null)[];
   /** Key-side chain tensors: computed by their own kernels before the fused kernel. */
   readonly keySide: readonly TensorName[];
   /** The running values' filter over (rows, m1), from block sparsity; null when none. */
@@ -193,6 +200,17 @@ function checkFinals(g: FusedGroup, internal: ReadonlySet<TensorName>, m1: Index
     if (bad) return bad;
   }
   return null;
+}
+
+/** See `FusedStatic.vectorAxes`. */
+function vectorAxis(program: Program, e: Expr, index: IndexName): string | null {
+  if (e.kind !== 'read') return null;
+  const input = program.inputs.find((x) => x.name === e.tensor);
+  if (!input || input.dtype !== 'f32') return null;
+  const last = e.at.at(-1);
+  if (!last || A.asIndex(last) !== index) return null;
+  if (e.at.slice(0, -1).some((a) => A.indicesOf(a).has(index))) return null;
+  return extentName(input.indices.at(-1)!);
 }
 
 export function planFused(program: Program, matched: FusedGroup): Plan {
@@ -459,6 +477,10 @@ export function planFused(program: Program, matched: FusedGroup): Plan {
     keyTile,
     keyLimit,
     contractions,
+    vectorAxes: [
+      ...contractions.map((c) => vectorAxis(program, c.staged, c.reduced)),
+      features.length === 1 ? vectorAxis(program, value, features[0]) : null,
+    ],
     keySide: [...keySide],
     tileFilter,
     split: program.schedule.splits.includes(m1),

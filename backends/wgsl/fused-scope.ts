@@ -59,6 +59,8 @@ export class KernelContext implements KernelScope {
   readonly paramTypes: ReadonlyMap<string, ParamType>;
   readonly indexValues = new Map<IndexName, KExpr>();
   readonly reads: TensorName[] = [];
+  /** Tensors also read through their vec4 view (bound after `reads`). */
+  readonly vec4Reads: TensorName[] = [];
   readonly helpers = new Set<PreludeFn>();
   readonly writes: string;
   /** Reads answered without a load: tensors held in registers or workgroup memory. */
@@ -77,7 +79,11 @@ export class KernelContext implements KernelScope {
     this.writes = mangle('tensor', target);
   }
 
-  useBuffer(tensor: TensorName): string {
+  useBuffer(tensor: TensorName, view?: 'vec4'): string {
+    if (view === 'vec4') {
+      if (!this.vec4Reads.includes(tensor)) this.vec4Reads.push(tensor);
+      return vec4View(tensor);
+    }
     if (tensor !== this.target && !this.reads.includes(tensor)) this.reads.push(tensor);
     return mangle('tensor', tensor);
   }
@@ -104,6 +110,15 @@ export class KernelContext implements KernelScope {
       storage: this.storages.get(t)!,
       access: 'read',
     }));
+    for (const t of this.vec4Reads)
+      list.push({
+        binding: list.length + 1,
+        tensor: t,
+        variable: vec4View(t),
+        storage: this.storages.get(t)!,
+        access: 'read',
+        view: 'vec4',
+      });
     for (const x of [{ tensor: this.target, storage: this.storages.get(this.target)! }, ...extra]) {
       list.push({
         binding: list.length + 1,
@@ -116,6 +131,12 @@ export class KernelContext implements KernelScope {
     return list;
   }
 }
+
+/**
+ * The vec4 view of a tensor's buffer: `t_K_v4`. No tensor's own name ends so (`escapeName`
+ * writes a user's `_` as `__`, and its escapes as `_x<hex>_`).
+ */
+const vec4View = (tensor: TensorName) => `${mangle('tensor', tensor)}_v4`;
 
 export const extentOf = (index: IndexName): KExpr => uniform(mangle('symbol', extentName(index)));
 

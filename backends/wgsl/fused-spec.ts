@@ -45,6 +45,13 @@ export interface FusedSpec {
    * when the workgroup is one subgroup (see SUBGROUP_STAGING).
    */
   readonly staging: 'workgroup' | 'subgroup';
+  /**
+   * Per staged tile (each contraction's key factors, then the values): staged as whole vec4s,
+   * one load through an `array<vec4<f32>>` view of the input's buffer, rather than 4 scalar
+   * loads. Where the tile reads an input plainly and its extents are multiples of 4
+   * (`FusedStatic.vectorAxes`), so every vec4 is aligned and wholly present or wholly padding.
+   */
+  readonly vectorLoads: readonly boolean[];
 }
 
 export interface Limits {
@@ -165,8 +172,15 @@ export function chooseSpec(
   const ext = (i: string) => symbolOf(symbols, extentName(i));
   const pad4 = (n: number) => Math.ceil(n / 4) * 4;
   const reduced = fs.contractions.map((c) => pad4(ext(c.reduced)));
+  const aligned = (axis: string | null, extent: number) =>
+    axis !== null && symbolOf(symbols, axis) % 4 === 0 && extent % 4 === 0;
+  const features = fs.features.map(ext).reduce((a, x) => a * x, 1);
+  const vectorLoads = [
+    ...fs.contractions.map((c, k) => aligned(fs.vectorAxes[k], ext(c.reduced))),
+    aligned(fs.vectorAxes[fs.contractions.length], features),
+  ];
   const width = reduced.reduce((a, x) => a + x, 0);
-  const featureCount = pad4(fs.features.map(ext).reduce((a, x) => a * x, 1));
+  const featureCount = pad4(features);
   const g = fs.grouped ? (symbols.get(fs.grouped.by) ?? 1) : 1;
   const queries = ext(fs.query);
   const hint = Math.max(fs.queryTile, TARGET_ROWS);
@@ -198,6 +212,7 @@ export function chooseSpec(
       invocations,
       reduced,
       featureCount,
+      vectorLoads,
     };
     if (invocations <= limits.maxComputeInvocationsPerWorkgroup) {
       const unrolled = limits.software ? UNROLLED_KEYS.software : UNROLLED_KEYS.gpu;

@@ -43,7 +43,8 @@ export interface KernelScope {
   readonly target: TensorName;
   readonly writes: string;
   /** Declares that the kernel reads `tensor`; returns its WGSL variable. */
-  useBuffer(tensor: TensorName): string;
+  /** The variable of `tensor`'s buffer, or of its vec4 view (fused kernels only). */
+  useBuffer(tensor: TensorName, view?: 'vec4'): string;
   useHelper(fn: PreludeFn): void;
   /** A fresh local name (`v7`). */
   fresh(prefix: string): string;
@@ -232,25 +233,10 @@ export function linearAddress(subs: readonly KExpr[], dims: readonly KExpr[]): K
 export function readElement(tensor: TensorName, at: readonly Affine[], b: Block): Lowered {
   const redirected = b.scope.redirect?.(tensor, at, b);
   if (redirected) return redirected;
-  const shape = b.scope.shapes.get(tensor);
   const storage = b.scope.storages.get(tensor);
-  if (!shape || !storage) throw new InternalError(`unknown tensor ${tensor}`);
-  if (shape.length !== at.length)
-    throw new InternalError(`${tensor} read with ${at.length} subscripts`);
+  if (!storage) throw new InternalError(`unknown tensor ${tensor}`);
   const variable = b.scope.useBuffer(tensor);
-  const dims = shape.map((d) => lowerDim(d, b));
-  let ok: KExpr | null = null;
-  const subs = at.map((sub, axis) => {
-    const s = lowerAffine(sub, b);
-    ok = and(ok, s.ok);
-    if (!staticallyInBounds(sub, shape[axis])) {
-      ok = and(ok, bin('&&', bin('>=', s.value, i32(0)), bin('<', s.value, dims[axis])));
-    }
-    return s.value;
-  });
-  ok = b.bindOk(ok);
-  let addr = b.bind(linearAddress(subs, dims), 'a');
-  if (ok !== null) addr = b.bind({ kind: 'select', cond: ok, ifTrue: addr, ifFalse: i32(0) }, 'a');
+  const { addr, ok } = elementAddress(tensor, at, b);
   const asBool = (x: KExpr) =>
     b.scope.boolTensors.has(tensor) ? b.bind(bin('!=', x, { kind: 'f32', value: 0 })) : x;
   switch (storage) {
@@ -288,6 +274,45 @@ export function readElement(tensor: TensorName, at: readonly Affine[], b: Block)
     default:
       return assertNever(storage, 'storage');
   }
+}
+
+/**
+ * Elements `at .. at + 3` along the last axis of an f32 tensor, as one vec4 loaded through the
+ * buffer's vec4 view: the caller guarantees alignment (the innermost extent and the last
+ * subscript are multiples of 4) and that the four are present or absent together.
+ */
+export function readVec4(tensor: TensorName, at: readonly Affine[], b: Block): Lowered {
+  if (b.scope.storages.get(tensor) !== 'f32' || b.scope.boolTensors.has(tensor))
+    throw new InternalError(`${tensor} has no vec4 view`);
+  const variable = b.scope.useBuffer(tensor, 'vec4');
+  const { addr, ok } = elementAddress(tensor, at, b);
+  return { value: b.bind({ kind: 'load', buffer: variable, index: bin('/', addr, i32(4)) }), ok };
+}
+
+/** The linear address of a read (0 where a subscript is out of bounds) and its presence. */
+function elementAddress(
+  tensor: TensorName,
+  at: readonly Affine[],
+  b: Block,
+): { addr: KExpr; ok: KExpr | null } {
+  const shape = b.scope.shapes.get(tensor);
+  if (!shape) throw new InternalError(`unknown tensor ${tensor}`);
+  if (shape.length !== at.length)
+    throw new InternalError(`${tensor} read with ${at.length} subscripts`);
+  const dims = shape.map((d) => lowerDim(d, b));
+  let ok: KExpr | null = null;
+  const subs = at.map((sub, axis) => {
+    const s = lowerAffine(sub, b);
+    ok = and(ok, s.ok);
+    if (!staticallyInBounds(sub, shape[axis])) {
+      ok = and(ok, bin('&&', bin('>=', s.value, i32(0)), bin('<', s.value, dims[axis])));
+    }
+    return s.value;
+  });
+  ok = b.bindOk(ok);
+  let addr = b.bind(linearAddress(subs, dims), 'a');
+  if (ok !== null) addr = b.bind({ kind: 'select', cond: ok, ifTrue: addr, ifFalse: i32(0) }, 'a');
+  return { addr, ok };
 }
 
 // ── Values ───────────────────────────────────────────────────────────────────────────────

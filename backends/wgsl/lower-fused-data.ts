@@ -29,7 +29,9 @@ import {
 } from './fused-scope.ts';
 import { storeFinals } from './lower-fused-finals.ts';
 import { registerName, type RowSlot } from './lower-fused-keys.ts';
-import { bin, Block, i32, lowerExpr, ref } from './lower-expr.ts';
+import { and, bin, Block, i32, lowerExpr, readVec4, ref } from './lower-expr.ts';
+import type { Expr } from '../../compiler/ir.ts';
+import { InternalError } from '../../compiler/diagnostics/diagnostic.ts';
 import { kAnd } from './fused-bounds.ts';
 import { mangle } from './names.ts';
 import type { KExpr, KStmt } from './plan.ts';
@@ -195,6 +197,23 @@ interface StagedTile {
   readonly offset: number;
   readonly rowWidth: number;
   readonly value: (blk: Block, within: KExpr) => KExpr;
+  /** Elements `within .. within + 3` as one vec4 load, where `FusedSpec.vectorLoads` allows. */
+  readonly vec4: ((blk: Block, within: KExpr) => KExpr) | null;
+}
+
+/**
+ * `read`'s elements `within .. within + 3` (the index already bound to `within`) through the
+ * input's vec4 view, 0 where absent or past `total`: the whole vec4 is one or the other.
+ */
+function wholeVec4(read: Expr, within: KExpr, total: KExpr, blk: Block): KExpr {
+  if (read.kind !== 'read') throw new InternalError('a vec4 tile reads one tensor');
+  const v = readVec4(read.tensor, read.at, blk);
+  return {
+    kind: 'select',
+    cond: and(v.ok, bin('<', within, total))!,
+    ifTrue: v.value,
+    ifFalse: { kind: 'vec4', args: [] },
+  };
 }
 
 /**
@@ -220,6 +239,8 @@ export function stage(f: Frame, b: Block, first: KExpr, count: KExpr): StagedChu
   scope.indexValues.set(fs.query, f.q0);
   if (fs.grouped && f.g0) scope.indexValues.set(fs.grouped.index, f.g0);
   const keys = keyRow(spec);
+  const vectorised = (k: number, e: Expr) =>
+    spec.vectorLoads[k] && e.kind === 'read' && scope.storages.get(e.tensor) === 'f32';
   const tiles: StagedTile[] = fs.contractions.map((c, k) => ({
     buffer: 'wg_k',
     width: spec.reduced[k],
@@ -229,6 +250,12 @@ export function stage(f: Frame, b: Block, first: KExpr, count: KExpr): StagedChu
       scope.indexValues.set(c.reduced, within);
       return padded(within, extentOf(c.reduced), zeroFilled(lowerExpr(c.staged, blk)));
     },
+    vec4: vectorised(k, c.staged)
+      ? (blk, within) => {
+          scope.indexValues.set(c.reduced, within);
+          return wholeVec4(c.staged, within, extentOf(c.reduced), blk);
+        }
+      : null,
   }));
   tiles.push({
     buffer: 'wg_v',
@@ -239,6 +266,12 @@ export function stage(f: Frame, b: Block, first: KExpr, count: KExpr): StagedChu
       bindFeatures(f, blk, within);
       return padded(within, featureTotal(fs), zeroFilled(lowerExpr(fs.group.value, blk)));
     },
+    vec4: vectorised(fs.contractions.length, fs.group.value)
+      ? (blk, within) => {
+          bindFeatures(f, blk, within);
+          return wholeVec4(fs.group.value, within, featureTotal(fs), blk);
+        }
+      : null,
   });
   /** The vec4 at `x` of tile `t` (its `x % n4`-th vec4 of key `x / n4`), and that key. */
   const vec4At = (t: StagedTile, body: Block, x: KExpr) => {
@@ -246,6 +279,7 @@ export function stage(f: Frame, b: Block, first: KExpr, count: KExpr): StagedChu
     const j = letFresh(body, 'kr', bin('/', x, i32(n4)));
     const w4 = letFresh(body, 'wi', bin('*', bin('%', x, i32(n4)), i32(4)));
     scope.indexValues.set(fs.key[1], letFresh(body, 'kk', bin('+', first, j)));
+    if (t.vec4) return { j, vec4: t.vec4(body, w4) };
     const parts = [0, 1, 2, 3].map((c) =>
       t.value(body, c === 0 ? w4 : letFresh(body, 'wi', bin('+', w4, i32(c)))),
     );

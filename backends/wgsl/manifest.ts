@@ -184,7 +184,7 @@ function manifestKernel(k: KernelPlan, plan?: ProgramPlan): ManifestKernel {
         kind: 'storage',
         tensor: b.tensor,
         access: b.access,
-        elementType: ELEMENT_TYPE[b.storage],
+        elementType: b.view === 'vec4' ? 'vec4<f32>' : ELEMENT_TYPE[b.storage],
         storage: b.storage,
       })),
     ],

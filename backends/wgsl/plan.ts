@@ -176,6 +176,11 @@ export interface BufferBinding {
   readonly variable: string;
   readonly storage: Storage;
   readonly access: 'read' | 'read_write';
+  /**
+   * `vec4`: a second, read-only view of an f32 tensor's buffer as `array<vec4<f32>>`, for aligned
+   * whole-vector loads (a fused kernel's staged tiles).
+   */
+  readonly view?: 'vec4';
 }
 
 /**

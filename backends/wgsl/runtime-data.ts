@@ -29,9 +29,12 @@ export function evaluateFormula(a: Affine, binding: Binding): number {
   return value;
 }
 
-/** Bytes of a buffer holding `elements` elements: WebGPU wants multiples of 4, and non-zero. */
+/**
+ * Bytes of a buffer holding `elements` elements: WebGPU wants multiples of 4, and non-zero; at
+ * least 16, the smallest binding of a fused kernel's vec4 view (`BufferBinding.view`).
+ */
 export function bufferBytes(elements: number, bytesPerElement: number): number {
-  return Math.max(4, Math.ceil((elements * bytesPerElement) / 4) * 4);
+  return Math.max(16, Math.ceil((elements * bytesPerElement) / 4) * 4);
 }
 
 function padded(bytes: Uint8Array): Uint8Array {

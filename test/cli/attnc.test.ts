@@ -55,7 +55,7 @@ describe('attnc executable', () => {
         const wgsl = await readFile(join(dir, kernel.file), 'utf8');
         const declared = [
           ...wgsl.matchAll(
-            /@group\((\d+)\) @binding\((\d+)\) var<([^>]+)> \w+: (?:array<(\w+)>|(\w+));/g,
+            /@group\((\d+)\) @binding\((\d+)\) var<([^>]+)> \w+: (?:array<(\w+|vec4<f32>)>|(\w+));/g,
           ),
         ].map((m) => ({
           group: Number(m[1]),

@@ -72,7 +72,7 @@ describe('manifest', () => {
     compiled.kernels.forEach((k, i) => {
       const declared = [
         ...k.wgsl.matchAll(
-          /@binding\((\d+)\) var<(\w+)(?:, (\w+))?> (\w+): (?:array<(\w+)>|(\w+))/g,
+          /@binding\((\d+)\) var<(\w+)(?:, (\w+))?> (\w+): (?:array<(\w+|vec4<f32>)>|(\w+))/g,
         ),
       ].map((m) => ({
         binding: Number(m[1]),

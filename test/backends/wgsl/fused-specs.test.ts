@@ -4,7 +4,8 @@
  * 17 (no multiple of any tile size), a decode step (one query, many keys, small key tiles, the
  * key range split in three so the partials and the merge kernel run), and more queries than keys
  * (bottom-right causal rows that see no key). Every fused group must run as one kernel.
- * A fourth run stages the keys in registers shared by subgroup broadcasts (fused-spec.ts
+ * A fourth run has head sizes of 8, which the kernels stage as whole vec4s where they read an
+ * input plainly (fused-spec.ts `vectorLoads`). A fifth run stages the keys in registers shared by subgroup broadcasts (fused-spec.ts
  * `staging`), which the default choice takes only at head sizes of 64 on a software device.
  */
 import { describe, expect, it } from 'vitest';
@@ -14,6 +15,7 @@ import {
   compareWithInterpreter,
   compileBlock,
   extentsOf,
+  freeExtents,
   fusedExtents,
   inputsOf,
   tiledKey,
@@ -81,6 +83,21 @@ describe.each(blocks.map((b) => [`${b.file} · ${b.name}`, b] as const))('%s', (
     expect(r.fused.map((f) => [f.mode, f.spec?.staging])).toEqual(
       spec.wgsl.fused.map(() => ['fused', 'subgroup']),
     );
+  });
+
+  it('extents of 8 off the query and key: whole-vec4 staging', T, async () => {
+    const spec = compileBlock(block);
+    const ext = fusedExtents(spec);
+    const everywhere = (e: string) =>
+      spec.program.inputs.every((i) => i.indices.some((x) => extentName(x) === e));
+    const chosen = Object.fromEntries(
+      freeExtents(spec.program)
+        .filter((e) => e !== ext?.query && e !== ext?.key && !everywhere(e))
+        .map((e) => [e, 8]),
+    );
+    const symbols = extentsOf(spec.program, chosen);
+    const r = await compareWithInterpreter(spec, inputsOf(spec.program, symbols, 5));
+    expect(r.fused.map((f) => f.mode)).toEqual(spec.wgsl.fused.map(() => 'fused'));
   });
 
   it('more queries than keys', T, async () => {

@@ -1,13 +1,16 @@
 /**
  * Where a fused kernel stages a chunk's keys (fused-spec.ts `staging`): in workgroup memory
  * behind barriers, or in registers that the lanes of a one-subgroup workgroup share by
- * broadcast. The choice, the tuning override, and the kernel each one produces; the kernels'
- * results are checked on Dawn in fused-specs.test.ts and fused-blocking.test.ts.
+ * broadcast; and how it loads them (`vectorLoads`): whole vec4s through a vec4 view of an input
+ * it reads plainly, or element by element. The choices, the tuning override, and the kernels
+ * they produce; every block's results with both are checked on Dawn in fused-specs.test.ts and
+ * fused-blocking.test.ts, and a few here.
  */
 import { describe, expect, it } from 'vitest';
 import { chooseSpec, tuneSpec, type Limits } from '../../../backends/wgsl/fused-spec.ts';
 import type { KStmt } from '../../../backends/wgsl/plan.ts';
-import { compileBlock, extentsOf } from './fused-harness.ts';
+import { getTestDevice } from '../../helpers/gpu.ts';
+import { compareWithInterpreter, compileBlock, extentsOf, inputsOf } from './fused-harness.ts';
 
 const WORKGROUP = { maxComputeWorkgroupStorageSize: 32768, maxComputeInvocationsPerWorkgroup: 256 };
 const LAVAPIPE: Limits = { ...WORKGROUP, software: true, subgroupSize: 8 };
@@ -91,5 +94,56 @@ describe('staging of a chunk of keys', () => {
     expect(
       tuneSpec(fused.static, gpuSpec, { staging: 'subgroup', perInvocation: 4 }, LAVAPIPE),
     ).toMatch(/16 invocations/);
+  });
+});
+
+describe('vec4 loads of the staged tiles', () => {
+  it('mha at head sizes of 64: both tiles, through vec4 views of K and V only', () => {
+    const spec = specFor(LAVAPIPE);
+    expect(spec.vectorLoads).toEqual([true, true]);
+    const kernel = fused.specialize(spec);
+    const views = kernel.plan.bindings.filter((b) => b.view === 'vec4').map((b) => b.tensor);
+    expect(views).toEqual(['K', 'V']);
+    expect(kernel.wgsl).toMatch(/var<storage, read> t_K_v4: array<vec4<f32>>;/);
+  });
+
+  it.each([
+    [{ E: 62, F: 64 }, [false, true]],
+    [{ E: 64, F: 30 }, [true, false]],
+  ])('an extent that is no multiple of 4 (%o) loads that tile element by element', (ext, want) => {
+    const s = extentsOf(mha.scheduled, { B: 1, H: 8, P: 64, M: 64, ...ext });
+    const spec = chooseSpec(fused.static, s, LAVAPIPE);
+    if (typeof spec === 'string') throw new Error(spec);
+    expect(spec.vectorLoads).toEqual(want);
+  });
+
+  it('MLA: a tile per contraction; a literal value (attn_stats ACC): none', () => {
+    const mla = compileBlock({ file: 'stdlib/mla.attn', name: 'mla_latent' });
+    // Logits QA·CKV over r and QR·KR over d; the latent CKV[b, m, r] is the value too.
+    expect(mla.wgsl.fused[0].static.vectorAxes).toEqual(['R', 'D', 'R']);
+    const stats = compileBlock({ file: 'stdlib/attn_stats.attn', name: 'attn_stats' });
+    expect(stats.wgsl.fused.map((f) => f.static.vectorAxes.at(-1))).toEqual(['F', null]);
+  });
+
+  it.each<{ file: string; name: string; ext: Record<string, number> }>([
+    {
+      file: 'stdlib/gqa.attn',
+      name: 'gqa',
+      ext: { B: 1, HQ: 4, HK: 2, P: 19, M: 23, E: 8, F: 12 },
+    },
+    { file: 'stdlib/mla.attn', name: 'mla_latent', ext: { H: 3, P: 11, M: 45, R: 12, D: 8 } },
+  ])('$name on Dawn with vec4 loads, both stagings', { timeout: 300_000 }, async (block) => {
+    const device = await getTestDevice();
+    const spec = compileBlock(block);
+    const symbols = extentsOf(spec.program, block.ext);
+    for (const staging of ['workgroup', 'subgroup'] as const) {
+      const r = await compareWithInterpreter(spec, inputsOf(spec.program, symbols, 9), {
+        device,
+        params: spec.program.params.some((p) => p.name === 'causal') ? { causal: true } : {},
+        tune: { staging },
+      });
+      expect(r.fused[0].spec).toMatchObject({ staging });
+      expect(r.fused[0].spec!.vectorLoads.every((x) => x)).toBe(true);
+    }
   });
 });
