@@ -172,8 +172,10 @@ export function chooseSpec(
   const ext = (i: string) => symbolOf(symbols, extentName(i));
   const pad4 = (n: number) => Math.ceil(n / 4) * 4;
   const reduced = fs.contractions.map((c) => pad4(ext(c.reduced)));
+  // An axis the caller did not bind (the reference specialisation binds only the kernel's own
+  // extents) loads element by element.
   const aligned = (axis: string | null, extent: number) =>
-    axis !== null && symbolOf(symbols, axis) % 4 === 0 && extent % 4 === 0;
+    axis !== null && (symbols.get(axis) ?? 1) % 4 === 0 && extent % 4 === 0;
   const features = fs.features.map(ext).reduce((a, x) => a * x, 1);
   const vectorLoads = [
     ...fs.contractions.map((c, k) => aligned(fs.vectorAxes[k], ext(c.reduced))),
