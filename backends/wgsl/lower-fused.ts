@@ -25,9 +25,11 @@
  * derive from uniforms, the workgroup id and read-only buffers. The data movement of steps 1, 3
  * and 4 is in `lower-fused-data.ts`.
  */
-import type { TensorName } from '../../compiler/ir.ts';
-import { conjoin } from '../../compiler/ir-make.ts';
-import { decidable, decide, kNot, tileRange, type Box } from './fused-bounds.ts';
+import type { Expr, TensorName } from '../../compiler/ir.ts';
+import { strictIn } from '../../compiler/passes/fused-group.ts';
+import { conjoin, conjuncts } from '../../compiler/ir-make.ts';
+import { irKey } from '../../compiler/ir-equal.ts';
+import { decidable, decide, kAnd, kNot, tileRange, type Box } from './fused-bounds.ts';
 import type { FusedStatic } from './fused-plan.ts';
 import {
   stagedKeysLength,
@@ -55,6 +57,43 @@ const min = (a: KExpr, b: KExpr): KExpr => ({ kind: 'call', fn: 'min', args: [a,
 const max = (a: KExpr, b: KExpr): KExpr => ({ kind: 'call', fn: 'max', args: [a, b] });
 const ceilDiv = (a: KExpr, k: KExpr) => bin('/', bin('-', bin('+', a, k), i32(1)), k);
 const TRUE: KExpr = { kind: 'bool', value: true };
+
+/**
+ * True where no key of the chunk counts for any row of the workgroup: the filters of the
+ * weights and the sum rule out every (row, key) of the box, and so does the maximum's. Such
+ * chunks (past the diagonal in a causal tile taller than its query tile, outside a window) are
+ * skipped before anything is staged. Null when the filters cannot say (then every chunk runs).
+ */
+function noKeyCounts(fs: FusedStatic, box: Box, b: Block): KExpr | null {
+  const g = fs.group;
+  // A chain statement's filter counts where its absence makes the body absent (a causal mask
+  // on the logits `S` that the weights `exp(S - max)` read).
+  const chainFilters = (body: Expr) =>
+    g.chain.filter((c) => strictIn(body, c.target, g.chain)).map((c) => c.filter);
+  // Each distinct conjunct once: no (row, key) pair passes if one conjunct fails them all.
+  const conjunction = (filters: readonly (Expr | null)[]): Expr | null => {
+    const parts = filters.flatMap((f) => conjuncts(f));
+    return parts
+      .filter((c, k) => parts.findIndex((x) => irKey(x) === irKey(c)) === k)
+      .reduce<Expr | null>(conjoin, null);
+  };
+  const none = (f: Expr | null): KExpr | null => {
+    const d = f ? decide(f, box, b).none : null;
+    return d && !(d.kind === 'bool' && !d.value) ? d : null;
+  };
+  const sumFilter = conjunction([
+    g.weights.filter,
+    g.tacc.filter,
+    g.softmax?.tsum.filter ?? null,
+    ...chainFilters(g.weights.body),
+  ]);
+  const sum = none(sumFilter);
+  if (!sum || !g.softmax) return sum;
+  const maxFilter = conjunction([g.softmax.tmax.filter, ...chainFilters(g.softmax.tmax.body)]);
+  if (maxFilter && sumFilter && irKey(maxFilter) === irKey(sumFilter)) return sum;
+  const max = none(maxFilter);
+  return max ? kAnd(sum, max) : null;
+}
 
 /** The fused kernel of `fs` for `spec`, named `name`; `statement` is the output's place. */
 export function lowerFusedKernel(
@@ -224,9 +263,6 @@ export function lowerFusedKernel(
 
   const cb = tb.child();
   const count = letFresh(cb, 'kn', min(i32(spec.chunk), bin('-', end, ref('ck'))));
-  const staged = stage(frame, cb, ref('ck'), count);
-  const sharedByWorkgroup = spec.staging === 'workgroup';
-  if (sharedByWorkgroup) cb.push({ kind: 'workgroupBarrier' });
   const keyBox: Box = new Map([
     ...rowBox,
     [
@@ -234,6 +270,11 @@ export function lowerFusedKernel(
       { lo: ref('ck'), hi: letFresh(cb, 'kh', bin('-', bin('+', ref('ck'), count), i32(1))) },
     ],
   ]);
+  const skip = noKeyCounts(fs, keyBox, cb);
+  if (skip) cb.push({ kind: 'if', cond: skip, then: [{ kind: 'continue' }], else: [] });
+  const staged = stage(frame, cb, ref('ck'), count);
+  const sharedByWorkgroup = spec.staging === 'workgroup';
+  if (sharedByWorkgroup) cb.push({ kind: 'workgroupBarrier' });
   const filters = perKeyFilters(fs);
   const full =
     filters.length === 0

@@ -32,17 +32,23 @@ import {
 import { indicesOfExpr } from '../ir-walk.ts';
 import { compare, conjoin, conjuncts, literal, or, read, select } from '../ir-make.ts';
 import { isBoundsFilter } from './attention-match.ts';
-import { fusedGroups, type FusedGroup } from './fused-group.ts';
+import { fusedGroups, strictIn, type FusedGroup } from './fused-group.ts';
 import { freshName, namesOf, no, yes, type Pass } from './pass.ts';
 import { isTrue, relaxOverKey } from './relax.ts';
 
-/** The filters that decide whether a key is visible to a row, bounds filters left out. */
+/**
+ * The filters that decide whether a key is visible to a row, bounds filters left out. A chain
+ * statement's filter counts only where its absence makes the weights (and the maximum's term)
+ * absent: behind a `select(m <= p, S, 0)` a masked `S` still gives the key a weight.
+ */
 function visibility(group: FusedGroup): Expr[] {
   const space = new Set<string>(group.weights.indices);
+  const bodies = [group.weights.body, ...(group.softmax ? [group.softmax.tmax.body] : [])];
+  const hides = (s: Statement) => bodies.every((e) => strictIn(e, s.target, group.chain));
   const sources: Statement[] = [
     group.weights,
     ...(group.softmax ? [group.softmax.tmax] : []),
-    ...group.chain,
+    ...group.chain.filter(hides),
   ];
   const parts: Expr[] = [];
   const add = (c: Expr) => {

@@ -233,3 +233,35 @@ export function fusedGroups(program: Program): {
   }
   return { groups, broken };
 }
+
+/**
+ * Whether `e` is absent wherever tensor `t` is (directly, or through chain statements whose
+ * bodies are): arithmetic and functions propagate absence; `select` only through its condition
+ * or both branches; a logical operator only through both operands.
+ */
+export function strictIn(e: Expr, t: TensorName, chain: readonly Statement[]): boolean {
+  const strict = (x: Expr): boolean => {
+    switch (x.kind) {
+      case 'read': {
+        if (x.tensor === t) return true;
+        const via = chain.find((c) => c.target === x.tensor);
+        return via?.kind === 'equation' && strict(via.body);
+      }
+      case 'neg':
+      case 'not':
+        return strict(x.arg);
+      case 'arith':
+      case 'compare':
+        return strict(x.lhs) || strict(x.rhs);
+      case 'call':
+        return x.args.some(strict);
+      case 'select':
+        return strict(x.cond) || (strict(x.then) && strict(x.else));
+      case 'logical':
+        return strict(x.lhs) && strict(x.rhs);
+      default:
+        return false;
+    }
+  };
+  return strict(e);
+}

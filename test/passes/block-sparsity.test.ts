@@ -66,6 +66,20 @@ describe('block-sparsity', () => {
     );
   });
 
+  test('a mask the weights see past (select) restricts nothing', () => {
+    // Past the diagonal S is absent but T is 0, not absent: those keys keep a weight.
+    const c = fused('4 * m1 + m0 <= p');
+    const before = c.before
+      .replace(
+        /\n {2}O_tmax/,
+        '\n  T[p, m1, m0] = select(4 * m1 + m0 <= p, S[p, m1, m0], 0)   where 4 * m1 + m0 < M\n  O_tmax',
+      )
+      .replace('max[m0] S[p, m1, m0]', 'max[m0] T[p, m1, m0]')
+      .replace('exp(S[p, m1, m0] -', 'exp(T[p, m1, m0] -');
+    expect(before).toContain('exp(T[p, m1, m0]');
+    expectDecline(blockSparsity, before, 'no filter restricts the keys');
+  });
+
   test('declines when nothing restricts the keys', () => {
     expectDecline(blockSparsity, fused('p >= 0').before, 'do not rule out whole key tiles');
   });

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { chooseSpec, tuneSpec, type Limits } from '../../../backends/wgsl/fused-spec.ts';
 import type { KStmt } from '../../../backends/wgsl/plan.ts';
 import { getTestDevice } from '../../helpers/gpu.ts';
+import { compile, type CompiledSpec } from '../../../index.ts';
 import { compareWithInterpreter, compileBlock, extentsOf, inputsOf } from './fused-harness.ts';
 
 const WORKGROUP = { maxComputeWorkgroupStorageSize: 32768, maxComputeInvocationsPerWorkgroup: 256 };
@@ -146,4 +147,60 @@ describe('vec4 loads of the staged tiles', () => {
       expect(r.fused[0].spec!.vectorLoads.every((x) => x)).toBe(true);
     }
   });
+});
+
+describe('chunks that no row sees', () => {
+  /** The first statement of the chunk loop if it is a skip (`if (..) { continue; }`). */
+  const skipOf = (spec: CompiledSpec, extents: Record<string, number>) => {
+    const chosen = chooseSpec(
+      spec.wgsl.fused[0].static,
+      extentsOf(spec.scheduled, extents),
+      LAVAPIPE,
+    );
+    if (typeof chosen === 'string') throw new Error(chosen);
+    const body = chunkLoop(spec.wgsl.fused[0].specialize(chosen).plan.body);
+    const test = body.find((s) => s.kind === 'if');
+    return test?.kind === 'if' && test.then.some((s) => s.kind === 'continue') ? test : null;
+  };
+
+  it('a causal mask on the logits skips a chunk before it is staged', () => {
+    const gqa = compileBlock({ file: 'stdlib/gqa.attn', name: 'gqa' }, { extentHints: { D: 64 } });
+    const test = skipOf(gqa, { B: 1, HQ: 8, HK: 2, P: 64, M: 64, E: 64, F: 64 });
+    // Past the key bound, or (the chain's mask `S ... where !causal || m <= p + M - P`) past
+    // the diagonal for every row: two reasons.
+    expect(test?.cond).toMatchObject({ kind: 'binary', op: '||' });
+  });
+
+  it(
+    'a mask the weights see past (a select) skips nothing: on Dawn against the interpreter',
+    {
+      timeout: 300_000,
+    },
+    async () => {
+      // Past the diagonal S is absent, but T is 0 there, not absent: those keys count.
+      const text = `attention masked_select {
+  input Q[b, h, p, e]
+  input K[b, h, m, e]
+  input V[b, h, m, f]
+  param causal: bool = true
+  S[b, h, p, m] = Q[b, h, p, e] * K[b, h, m, e]   where !causal || m <= p
+  T[b, h, p, m] = select(m <= p, S[b, h, p, m], 0)
+  A[b, h, p, m] = softmax[m](T[b, h, p, m])
+  O[b, h, p, f] = A[b, h, p, m] * V[b, h, m, f]
+  output O
+}
+`;
+      const r = compile(text, { fileName: 'masked_select.attn', attention: 'masked_select' });
+      if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('; '));
+      const spec = r.specs[0];
+      // Only the key bound: a single comparison.
+      const skip = skipOf(spec, { B: 1, H: 2, P: 64, M: 64, E: 64, F: 64 });
+      expect(skip?.cond).toMatchObject({ kind: 'binary', op: '>=' });
+      const symbols = extentsOf(spec.program, { B: 1, H: 2, P: 70, M: 70, E: 8, F: 8 });
+      const run = await compareWithInterpreter(spec, inputsOf(spec.program, symbols, 11), {
+        params: { causal: true },
+      });
+      expect(run.fused[0].mode).toBe('fused');
+    },
+  );
 });
