@@ -196,9 +196,12 @@ interface StagedTile {
   readonly width: number;
   readonly offset: number;
   readonly rowWidth: number;
-  readonly value: (blk: Block, within: KExpr) => KExpr;
-  /** Elements `within .. within + 3` as one vec4 load, where `FusedSpec.vectorLoads` allows. */
-  readonly vec4: ((blk: Block, within: KExpr) => KExpr) | null;
+  /** What the tile holds, once `bind` has set its index to `within`; 0 at `within >= total`. */
+  readonly staged: Expr;
+  readonly total: KExpr;
+  readonly bind: (blk: Block, within: KExpr) => void;
+  /** Loaded a whole vec4 at a time (`FusedSpec.vectorLoads`), not element by element. */
+  readonly vectorised: boolean;
 }
 
 /**
@@ -246,32 +249,20 @@ export function stage(f: Frame, b: Block, first: KExpr, count: KExpr): StagedChu
     width: spec.reduced[k],
     offset: keys.offsets[k],
     rowWidth: keys.width,
-    value: (blk, within) => {
-      scope.indexValues.set(c.reduced, within);
-      return padded(within, extentOf(c.reduced), zeroFilled(lowerExpr(c.staged, blk)));
-    },
-    vec4: vectorised(k, c.staged)
-      ? (blk, within) => {
-          scope.indexValues.set(c.reduced, within);
-          return wholeVec4(c.staged, within, extentOf(c.reduced), blk);
-        }
-      : null,
+    staged: c.staged,
+    total: extentOf(c.reduced),
+    bind: (_blk, within) => scope.indexValues.set(c.reduced, within),
+    vectorised: vectorised(k, c.staged),
   }));
   tiles.push({
     buffer: 'wg_v',
     width: spec.featureCount,
     offset: 0,
     rowWidth: spec.featureCount,
-    value: (blk, within) => {
-      bindFeatures(f, blk, within);
-      return padded(within, featureTotal(fs), zeroFilled(lowerExpr(fs.group.value, blk)));
-    },
-    vec4: vectorised(fs.contractions.length, fs.group.value)
-      ? (blk, within) => {
-          bindFeatures(f, blk, within);
-          return wholeVec4(fs.group.value, within, featureTotal(fs), blk);
-        }
-      : null,
+    staged: fs.group.value,
+    total: featureTotal(fs),
+    bind: (blk, within) => bindFeatures(f, blk, within),
+    vectorised: vectorised(fs.contractions.length, fs.group.value),
   });
   /** The vec4 at `x` of tile `t` (its `x % n4`-th vec4 of key `x / n4`), and that key. */
   const vec4At = (t: StagedTile, body: Block, x: KExpr) => {
@@ -279,10 +270,15 @@ export function stage(f: Frame, b: Block, first: KExpr, count: KExpr): StagedChu
     const j = letFresh(body, 'kr', bin('/', x, i32(n4)));
     const w4 = letFresh(body, 'wi', bin('*', bin('%', x, i32(n4)), i32(4)));
     scope.indexValues.set(fs.key[1], letFresh(body, 'kk', bin('+', first, j)));
-    if (t.vec4) return { j, vec4: t.vec4(body, w4) };
-    const parts = [0, 1, 2, 3].map((c) =>
-      t.value(body, c === 0 ? w4 : letFresh(body, 'wi', bin('+', w4, i32(c)))),
-    );
+    if (t.vectorised) {
+      t.bind(body, w4);
+      return { j, vec4: wholeVec4(t.staged, w4, t.total, body) };
+    }
+    const parts = [0, 1, 2, 3].map((c) => {
+      const within = c === 0 ? w4 : letFresh(body, 'wi', bin('+', w4, i32(c)));
+      t.bind(body, within);
+      return padded(within, t.total, zeroFilled(lowerExpr(t.staged, body)));
+    });
     return { j, vec4: { kind: 'vec4', args: parts } satisfies KExpr };
   };
   return spec.staging === 'subgroup'

@@ -68,26 +68,27 @@ export const registerName = {
   has: (r: number) => `rs_${r}`,
 };
 
+/** The conjuncts of `filters`, each distinct one once. */
+export function distinctConjuncts(filters: readonly (Expr | null)[]): Expr[] {
+  return filters
+    .flatMap((f) => conjuncts(f))
+    .filter((c, k, all) => all.findIndex((x) => irKey(x) === irKey(c)) === k);
+}
+
 /** The statements whose filters are evaluated per (row, key), softmax or not. */
 export function perKeyFilters(fs: FusedStatic): Expr[] {
   const g = fs.group;
-  const list = [
+  return distinctConjuncts([
     ...g.chain.map((s) => s.filter),
     g.weights.filter,
     g.tacc.filter,
     ...(g.softmax ? [g.softmax.tmax.filter, g.softmax.tsum.filter] : []),
-  ];
-  const out: Expr[] = [];
-  for (const c of list.flatMap((f) => conjuncts(f)))
-    if (decidable(c) && !out.some((x) => irKey(x) === irKey(c))) out.push(c);
-  return out;
+  ]).filter(decidable);
 }
 
 /** Presence of a filter at the current point; decidable conjuncts only on partial chunks. */
 function filterOk(b: Block, filters: readonly (Expr | null)[], full: KExpr): KExpr | null {
-  const parts = filters
-    .flatMap((f) => conjuncts(f))
-    .filter((c, k, all) => all.findIndex((x) => irKey(x) === irKey(c)) === k);
+  const parts = distinctConjuncts(filters);
   const dec = parts.filter(decidable);
   let ok: KExpr | null = null;
   if (dec.length > 0) {

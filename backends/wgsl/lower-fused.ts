@@ -27,7 +27,7 @@
  */
 import type { Expr, TensorName } from '../../compiler/ir.ts';
 import { strictIn } from '../../compiler/passes/fused-group.ts';
-import { conjoin, conjuncts } from '../../compiler/ir-make.ts';
+import { conjoin } from '../../compiler/ir-make.ts';
 import { irKey } from '../../compiler/ir-equal.ts';
 import { decidable, decide, kAnd, kNot, tileRange, type Box } from './fused-bounds.ts';
 import type { FusedStatic } from './fused-plan.ts';
@@ -41,6 +41,7 @@ import { extentOf, KernelContext, fusedNames, letFresh, type TensorEnv } from '.
 import { epilogue, loop, prologue, rowAt, stage, type Frame } from './lower-fused-data.ts';
 import { finalBindings } from './lower-fused-finals.ts';
 import {
+  distinctConjuncts,
   perKeyFilters,
   registerName,
   softmaxChunk,
@@ -71,12 +72,8 @@ function noKeyCounts(fs: FusedStatic, box: Box, b: Block): KExpr | null {
   const chainFilters = (body: Expr) =>
     g.chain.filter((c) => strictIn(body, c.target, g.chain)).map((c) => c.filter);
   // Each distinct conjunct once: no (row, key) pair passes if one conjunct fails them all.
-  const conjunction = (filters: readonly (Expr | null)[]): Expr | null => {
-    const parts = filters.flatMap((f) => conjuncts(f));
-    return parts
-      .filter((c, k) => parts.findIndex((x) => irKey(x) === irKey(c)) === k)
-      .reduce<Expr | null>(conjoin, null);
-  };
+  const conjunction = (filters: readonly (Expr | null)[]): Expr | null =>
+    distinctConjuncts(filters).reduce<Expr | null>(conjoin, null);
   const none = (f: Expr | null): KExpr | null => {
     const d = f ? decide(f, box, b).none : null;
     return d && !(d.kind === 'bool' && !d.value) ? d : null;
