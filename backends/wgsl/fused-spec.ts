@@ -42,7 +42,7 @@ export interface FusedSpec {
    * Where a chunk's keys are staged for the rows: `workgroup` memory (a barrier before and after
    * the chunk's math), or `subgroup`: each invocation loads a share of the chunk into registers
    * and every read is a `subgroupBroadcast` from the lane that holds it, with no barrier. Only
-   * when the workgroup is one subgroup (see SUBGROUP_STAGING).
+   * when the workgroup is one subgroup (see `subgroupStaging`).
    */
   readonly staging: 'workgroup' | 'subgroup';
   /**
